@@ -1,0 +1,61 @@
+"""Atomic file writes: write to a temporary file beside the target, then rename.
+
+A reader never sees a partial file under a final name; a crash leaves at most a hidden
+``.<name>.tmp-*`` file, which the next write of the same target replaces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from avsvt.errors import AvsvtError
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path; on success it is renamed to ``target``, on error removed.
+
+    Raises:
+        AvsvtError: The directory cannot be written (read-only, disk full, ...), naming the file.
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent
+        )
+        os.close(fd)
+    except OSError as exc:
+        raise AvsvtError(f"cannot write here: {exc.strerror or exc}", path=target) from exc
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise AvsvtError(f"cannot write: {exc.strerror or exc}", path=target) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(target: str | Path, data: bytes) -> None:
+    """Write bytes to ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(target: str | Path, text: str) -> None:
+    """Write UTF-8 text to ``target`` atomically."""
+    write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def write_json_atomic(target: str | Path, obj: Any, *, indent: int | None = 2) -> None:
+    """Write ``obj`` as JSON to ``target`` atomically."""
+    write_text_atomic(target, json.dumps(obj, indent=indent) + "\n")

@@ -1,0 +1,151 @@
+"""Frame posteriors to notes: the reference ``frame2note`` peak-picking decoder, vectorised.
+
+For each frame ``i`` (time ``i / fps``):
+
+1. an *onset peak* (``p_onset >= onset_threshold`` and the maximum of the +-``peak_half_width``
+   window) closes any open note at ``i`` and opens a new one;
+2. otherwise ``p_offset >= offset_threshold`` closes the open note at ``i``;
+3. frames of an open note vote for ``12 * octave + pitch_class`` unless either class is silence.
+
+A note is emitted only if it received a vote; its pitch is the most frequent vote ``+ 36``. A note
+still open at the end closes at the last frame.
+
+Fixed on purpose (reference-system.md Q10), each a documented, deterministic choice:
+
+* the peak window includes the song's last frame (the reference's clamped slice never does);
+* on a plateau of equal maxima only the first frame is a peak (the reference opens a note on
+  every frame of the plateau);
+* a tie between equally frequent pitches goes to the lower pitch (the reference's choice depends
+  on Python set order);
+* a note never has zero length: one opened on the last frame ends one frame later (the reference
+  would emit an interval mir_eval rejects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+from avsvt.constants import (
+    LOWEST_MIDI,
+    N_PITCH_CLASSES,
+    OFFSET_THRESHOLD,
+    ONSET_PEAK_HALF_WIDTH_FRAMES,
+    ONSET_THRESHOLD,
+    SILENT_OCTAVE,
+    SILENT_PITCH_CLASS,
+)
+from avsvt.labels import LabelArray
+from avsvt.notes import Note
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """Decoder settings; the defaults are the reference's.
+
+    Attributes:
+        fps: Frame rate of the posteriors (49.8 audio/AV, 50 video).
+        onset_threshold: Minimum onset probability of a peak.
+        offset_threshold: Minimum offset-or-silence probability that ends a note.
+        peak_half_width_frames: An onset peak is the maximum over +-this many frames.
+    """
+
+    fps: float
+    onset_threshold: float = ONSET_THRESHOLD
+    offset_threshold: float = OFFSET_THRESHOLD
+    peak_half_width_frames: int = ONSET_PEAK_HALF_WIDTH_FRAMES
+
+
+@dataclass(frozen=True)
+class FramePosteriors:
+    """Per-frame model outputs for one song.
+
+    Attributes:
+        onset_prob: (T,) onset probabilities.
+        offset_prob: (T,) offset-or-silence probabilities.
+        octave: (T,) arg-max octave class, 0..3 or 4 for silence.
+        pitch_class: (T,) arg-max pitch class, 0..11 or 12 for silence.
+    """
+
+    onset_prob: FloatArray
+    offset_prob: FloatArray
+    octave: IntArray
+    pitch_class: IntArray
+
+    def __post_init__(self) -> None:
+        n = len(self.onset_prob)
+        lengths = {len(self.offset_prob), len(self.octave), len(self.pitch_class)}
+        if lengths != {n}:
+            raise ValueError(f"posterior arrays differ in length: {n} vs {sorted(lengths)}")
+
+    def __len__(self) -> int:
+        return len(self.onset_prob)
+
+    @classmethod
+    def from_labels(cls, labels: LabelArray) -> FramePosteriors:
+        """Perfect posteriors from frame labels (an oracle model), for tests and checks."""
+        return cls(
+            onset_prob=labels[:, 0].astype(np.float64),
+            offset_prob=labels[:, 1].astype(np.float64),
+            octave=labels[:, 2].astype(np.int64),
+            pitch_class=labels[:, 3].astype(np.int64),
+        )
+
+
+def onset_peaks(onset_prob: FloatArray, threshold: float, half_width: int) -> IntArray:
+    """Frames that are onset peaks: above threshold, window maximum, first frame of a plateau."""
+    n = len(onset_prob)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    padded = np.pad(onset_prob.astype(np.float64), half_width, constant_values=-np.inf)
+    window_max = sliding_window_view(padded, 2 * half_width + 1).max(axis=1)
+    previous = np.concatenate([[-np.inf], onset_prob[:-1]])
+    is_peak = (onset_prob >= threshold) & (onset_prob >= window_max) & (onset_prob != previous)
+    return np.flatnonzero(is_peak).astype(np.int64)
+
+
+def decode_notes(posteriors: FramePosteriors, config: DecoderConfig) -> list[Note]:
+    """Decode notes from frame posteriors with the reference algorithm (module docstring).
+
+    Args:
+        posteriors: One song's frame posteriors.
+        config: Thresholds and frame rate.
+
+    Returns:
+        Notes sorted by onset, with integer MIDI pitches and strictly positive durations.
+    """
+    n_frames = len(posteriors)
+    peaks = onset_peaks(
+        posteriors.onset_prob, config.onset_threshold, config.peak_half_width_frames
+    )
+    if len(peaks) == 0:
+        return []
+    offset_frames = np.flatnonzero(posteriors.offset_prob >= config.offset_threshold)
+    # A note opened at peak k ends at the next peak or the first offset frame after it.
+    next_peak = np.append(peaks[1:], n_frames)
+    after = np.searchsorted(offset_frames, peaks, side="right")
+    first_offset = np.where(
+        after < len(offset_frames),
+        offset_frames[np.minimum(after, len(offset_frames) - 1)],
+        n_frames,
+    )
+    ends = np.minimum(next_peak, first_offset)  # exclusive end of the voting range
+    votes = N_PITCH_CLASSES * posteriors.octave + posteriors.pitch_class
+    voiced = (posteriors.octave != SILENT_OCTAVE) & (posteriors.pitch_class != SILENT_PITCH_CLASS)
+    notes = []
+    for start, end in zip(peaks.tolist(), ends.tolist(), strict=True):
+        note_votes = votes[start:end][voiced[start:end]]
+        if len(note_votes) == 0:
+            continue
+        pitch = int(np.argmax(np.bincount(note_votes))) + LOWEST_MIDI  # lowest pitch wins ties
+        end_frame = end if end < n_frames else n_frames - 1  # open at the end: last frame
+        if end_frame <= start:
+            end_frame = start + 1
+        notes.append(Note(start / config.fps, end_frame / config.fps, float(pitch)))
+    return notes
