@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -12,6 +13,11 @@ from avsvt.errors import AvsvtError
 
 logger = logging.getLogger("avsvt")
 Handler = Callable[[argparse.Namespace], int]
+
+# Subpackages that add subcommands: each module defines
+# ``add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None``
+# whose parsers set ``handler`` to a function ``(args) -> int`` (heavy imports inside it).
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -105,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the main job on the embedded data", formatter_class=fmt)
     p.add_argument("--out", default="runs/demo", help="output folder")
     p.set_defaults(handler=_cmd_demo)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_commands(sub)
     return parser
 
 
