@@ -17,7 +17,9 @@ Handler = Callable[[argparse.Namespace], int]
 # Subpackages that add subcommands: each module defines
 # ``add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None``
 # whose parsers set ``handler`` to a function ``(args) -> int`` (heavy imports inside it).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    # one line per subpackage, e.g. "avsvt.synth.commands",
+)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
