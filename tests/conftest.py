@@ -1,0 +1,23 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small valid N20EMv2 root (read-only for tests: copy it before changing it)."""
+    from avsvt.testing import make_tiny_corpus
+
+    return make_tiny_corpus(tmp_path_factory.mktemp("tiny") / "root", n_songs=3, duration_s=4.0)

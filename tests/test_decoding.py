@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes, onset_peaks
+
+FPS = 10.0  # 0.1 s frames keep the hand-written examples readable
+
+
+def posteriors(onset, offset, octave, pc):
+    return FramePosteriors(
+        np.array(onset, dtype=float),
+        np.array(offset, dtype=float),
+        np.array(octave),
+        np.array(pc),
+    )
+
+
+def test_hand_written_posteriors():
+    # frame:     0    1    2    3    4    5    6    7    8    9
+    onset = [0.0, 0.9, 0.1, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0]
+    offset = [1.0, 0.0, 0.0, 0.0, 0.6, 1.0, 0.0, 0.0, 0.0, 0.0]
+    octave = [4, 2, 2, 2, 2, 4, 2, 2, 2, 2]
+    pc = [12, 0, 0, 4, 0, 12, 7, 7, 7, 7]
+    notes = decode_notes(posteriors(onset, offset, octave, pc), DecoderConfig(fps=FPS))
+    # note 1 opens at frame 1, closes at the offset frame 4: votes 60, 60, 64 -> 60
+    # note 2 opens at frame 6 and is still open at the end: closes at the last frame (9)
+    assert [(n.onset_s, n.offset_s, n.pitch_midi) for n in notes] == [
+        (0.1, 0.4, 60.0),
+        (0.6, 0.9, 67.0),
+    ]
+
+
+def test_onset_below_threshold_or_not_a_local_maximum_is_ignored():
+    onset = [0.0, 0.39, 0.0, 0.0, 0.5, 0.45, 0.6, 0.0]
+    assert onset_peaks(np.array(onset), 0.4, 3).tolist() == [6]
+    assert onset_peaks(np.array(onset), 0.4, 1).tolist() == [4, 6]
+
+
+def test_plateau_opens_one_note_and_last_frame_can_be_a_peak():
+    assert onset_peaks(np.array([0.0, 0.8, 0.8, 0.8, 0.0]), 0.4, 3).tolist() == [1]
+    assert onset_peaks(np.array([0.0, 0.0, 0.0, 0.0, 0.9]), 0.4, 3).tolist() == [4]
+
+
+def test_note_opened_on_the_last_frame_has_positive_length():
+    notes = decode_notes(
+        posteriors([0, 0, 1.0], [1, 1, 0], [4, 4, 2], [12, 12, 0]), DecoderConfig(fps=FPS)
+    )
+    assert len(notes) == 1 and notes[0].offset_s > notes[0].onset_s
+
+
+def test_pitch_tie_goes_to_the_lower_pitch_and_unvoiced_notes_are_dropped():
+    onset = [1.0, 0, 0, 0, 0, 1.0, 0, 0]
+    offset = [0, 0, 0, 0, 1, 0, 0, 1]
+    octave = [2, 2, 2, 2, 4, 4, 4, 4]
+    pc = [5, 5, 3, 3, 12, 12, 12, 12]
+    notes = decode_notes(posteriors(onset, offset, octave, pc), DecoderConfig(fps=FPS))
+    assert [n.pitch_midi for n in notes] == [63.0]
+
+
+@pytest.mark.parametrize("threshold", np.linspace(0, 1, 11))
+def test_threshold_sweep_never_yields_zero_length_notes(threshold):
+    rng = np.random.default_rng(3)
+    n = 300
+    post = FramePosteriors(
+        rng.random(n), rng.random(n), rng.integers(0, 5, n), rng.integers(0, 13, n)
+    )
+    config = DecoderConfig(fps=49.8, onset_threshold=threshold, offset_threshold=threshold)
+    notes = decode_notes(post, config)
+    assert all(note.offset_s > note.onset_s for note in notes)
+    assert all(36 <= note.pitch_midi <= 83 for note in notes)
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError):
+        FramePosteriors(np.zeros(3), np.zeros(2), np.zeros(3, int), np.zeros(3, int))
