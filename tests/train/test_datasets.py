@@ -1,0 +1,69 @@
+import numpy as np
+import torch
+
+from avsvt.constants import AUDIO_FPS
+from avsvt.data.n20em import load_songs
+from avsvt.labels import notes_to_labels
+from avsvt.train.datasets import (
+    AudioUtterances,
+    FeatureUtterances,
+    VideoUtterances,
+    batches,
+    collate,
+    epoch_order,
+)
+
+
+def test_audio_utterances_cover_each_song_and_match_labels(tiny_root):
+    songs = load_songs(tiny_root)
+    data = AudioUtterances(songs)
+    assert len(data) == len(songs)  # 4-s songs: one utterance each
+    item = data[0]
+    assert item.audio.shape == (4 * 16000,)
+    expected = notes_to_labels(songs[0].notes, round(4 * AUDIO_FPS), AUDIO_FPS)
+    assert torch.equal(item.labels, torch.from_numpy(expected))
+
+
+def test_video_utterances_have_50_fps_labels(tiny_root):
+    data = VideoUtterances(load_songs(tiny_root))
+    item = data[1]
+    assert item.video.shape == (200, 96, 96) and item.video.dtype == torch.uint8
+    assert item.labels.shape == (200, 4)
+
+
+def test_collate_pads_with_zeros_and_silence(tiny_root):
+    data = AudioUtterances(load_songs(tiny_root))
+    a, b = data[0], data[1]
+    short = type(a)(a.song_id, 0, 1, labels=a.labels[:100], audio=a.audio[:32000])
+    batch = collate([short, b])
+    assert batch.audio.shape == (2, 64000) and batch.audio_lengths.tolist() == [32000, 64000]
+    assert (batch.audio[0, 32000:] == 0).all()
+    assert batch.label_lengths.tolist() == [100, b.labels.shape[0]]
+    assert batch.labels[0, 100:].tolist() == [[0, 1, 4, 12]] * (b.labels.shape[0] - 100)
+
+
+def test_feature_utterances_align_video_to_audio(tiny_root, tmp_path):
+    songs = load_songs(tiny_root)
+    for song in songs:
+        np.save(tmp_path / f"{song.song_id}_a.npy", np.ones((199, 8), np.float32))
+        np.save(tmp_path / f"{song.song_id}_v.npy", np.full((195, 8), 2, np.float32))
+    data = FeatureUtterances(
+        songs,
+        audio_feature_path=lambda s: tmp_path / f"{s.song_id}_a.npy",
+        video_feature_path=lambda s: tmp_path / f"{s.song_id}_v.npy",
+    )
+    item = data[0]
+    assert item.audio.shape == (199, 8) and item.video.shape == (199, 8)
+    assert (item.video[195:] == 0).all() and (item.video[:195] == 2).all()
+    assert item.labels.shape == (199, 4)
+
+
+def test_epoch_order_is_seeded_or_sorted():
+    assert epoch_order(10, epoch=1, seed=3, shuffle=True) == epoch_order(
+        10, epoch=1, seed=3, shuffle=True
+    )
+    assert epoch_order(10, epoch=1, seed=3, shuffle=True) != epoch_order(
+        10, epoch=2, seed=3, shuffle=True
+    )
+    assert epoch_order(3, epoch=0, seed=0, shuffle=False, durations_s=[5.0, 2.5, 7.0]) == [1, 0, 2]
+    assert list(batches([4, 3, 2, 1, 0], 2)) == [[4, 3], [2, 1], [0]]
