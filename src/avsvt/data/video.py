@@ -62,4 +62,4 @@ def read_video(path: str | Path) -> VideoArray:
     """
     path = Path(path)
     video_shape(path)
-    return np.ascontiguousarray(_open_npy(path), dtype=np.uint8)
+    return np.array(_open_npy(path), dtype=np.uint8)  # a writable copy, not the memmap
