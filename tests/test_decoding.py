@@ -73,3 +73,10 @@ def test_threshold_sweep_never_yields_zero_length_notes(threshold):
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError):
         FramePosteriors(np.zeros(3), np.zeros(2), np.zeros(3, int), np.zeros(3, int))
+
+
+def test_notes_without_any_offset_frame_close_at_the_end():
+    notes = decode_notes(
+        posteriors([0, 1.0, 0, 0], [0, 0, 0, 0], [2] * 4, [0] * 4), DecoderConfig(fps=FPS)
+    )
+    assert [(n.onset_s, n.offset_s) for n in notes] == [(0.1, 0.3)]

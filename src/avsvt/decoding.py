@@ -31,6 +31,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from avsvt.constants import (
     LOWEST_MIDI,
+    N_OCTAVE_CLASSES,
+    N_OUTPUTS,
     N_PITCH_CLASSES,
     OFFSET_THRESHOLD,
     ONSET_PEAK_HALF_WIDTH_FRAMES,
@@ -88,6 +90,25 @@ class FramePosteriors:
         return len(self.onset_prob)
 
     @classmethod
+    def from_logits(cls, logits: npt.NDArray[np.floating]) -> FramePosteriors:
+        """Posteriors from one song's (T, 20) model outputs.
+
+        Sigmoid of the onset and offset logits, arg-max of the octave (2:7) and pitch-class
+        (7:20) logits.
+        """
+        logits = np.asarray(logits, dtype=np.float64)
+        assert logits.ndim == 2 and logits.shape[1] == N_OUTPUTS, (
+            f"expected (T, 20), got {logits.shape}"
+        )
+        octave_end = 2 + N_OCTAVE_CLASSES
+        return cls(
+            onset_prob=1.0 / (1.0 + np.exp(-logits[:, 0])),
+            offset_prob=1.0 / (1.0 + np.exp(-logits[:, 1])),
+            octave=np.argmax(logits[:, 2:octave_end], axis=1).astype(np.int64),
+            pitch_class=np.argmax(logits[:, octave_end:], axis=1).astype(np.int64),
+        )
+
+    @classmethod
     def from_labels(cls, labels: LabelArray) -> FramePosteriors:
         """Perfect posteriors from frame labels (an oracle model), for tests and checks."""
         return cls(
@@ -130,11 +151,8 @@ def decode_notes(posteriors: FramePosteriors, config: DecoderConfig) -> list[Not
     # A note opened at peak k ends at the next peak or the first offset frame after it.
     next_peak = np.append(peaks[1:], n_frames)
     after = np.searchsorted(offset_frames, peaks, side="right")
-    first_offset = np.where(
-        after < len(offset_frames),
-        offset_frames[np.minimum(after, len(offset_frames) - 1)],
-        n_frames,
-    )
+    padded_offsets = np.append(offset_frames, n_frames)  # "no offset after it" -> song end
+    first_offset = padded_offsets[after]
     ends = np.minimum(next_peak, first_offset)  # exclusive end of the voting range
     votes = N_PITCH_CLASSES * posteriors.octave + posteriors.pitch_class
     voiced = (posteriors.octave != SILENT_OCTAVE) & (posteriors.pitch_class != SILENT_PITCH_CLASS)

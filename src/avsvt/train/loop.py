@@ -1,0 +1,373 @@
+"""The one training loop, for stage 1 (encoder + head) and stage 2 (fusion + head).
+
+What it does, epoch by epoch (reference-system.md sections 2.3-2.5, 6.6):
+
+* batches in a seeded random order (or the reference's ascending-duration order, quirk Q8) of
+  ``batch_size`` utterances per process and micro-batch, ``grad_accum`` micro-batches per step;
+* linear probing for the first ``linear_probe_epochs`` (encoder gradients off, as the reference
+  does: the encoder stays in train mode, quirk Q7 reproduced);
+* two optimisers stepped together: Adadelta for the head (and fusion), Adam for the encoder;
+  gradient-norm clipping at 5; a batch whose loss is not finite is skipped (at most
+  ``max_nonfinite`` per epoch, then the run stops with an error);
+* after each epoch: validation loss and whole-song scores (utterances stitched per song, decoded
+  and scored, see :mod:`avsvt.train.evaluate`), NewBob annealing on the validation loss, the best
+  model kept by validation COnPOff F1;
+* crash safety: ``last.pt`` (weights, optimisers, schedulers, RNG states, position in the epoch)
+  written atomically every ``checkpoint_every_steps`` steps and at every epoch end; a rerun resumes
+  from it and, on CPU, reaches the same weights and metrics as an uninterrupted run;
+* scale-out: under ``torchrun`` the model is wrapped in DistributedDataParallel and each process
+  takes every ``world_size``-th batch of the same order, so ``batch_size`` is per process (the
+  global batch is ``batch_size x world_size x grad_accum``); one process without torchrun and
+  torchrun with one process give the same result. Mixed precision (bf16 autocast) on GPU only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from avsvt.data.atomic import atomic_path
+from avsvt.errors import AvsvtError, CheckpointError
+from avsvt.evaluation import Evaluation
+from avsvt.train.datasets import Batch, _SongUtterances, batches, collate, epoch_order
+from avsvt.train.evaluate import evaluate_dataset
+from avsvt.train.schedule import NewBob
+
+logger = logging.getLogger(__name__)
+
+ForwardFn = Callable[[torch.nn.Module, Batch], tuple[torch.Tensor, torch.Tensor]]
+"""(model, batch) -> (logits (B, T, 20), frame lengths (B,))."""
+LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""(logits, lengths, labels (B, T', 4), label lengths) -> scalar loss."""
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimisers and annealing; defaults are the reference's stage-1 values."""
+
+    head_lr: float = 3e-4
+    encoder_lr: float = 5e-5
+    head_anneal_factor: float = 0.8
+    encoder_anneal_factor: float = 0.9
+    anneal_threshold: float = 0.0025
+    grad_clip_norm: float = 5.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training-loop settings (reference defaults where it has them)."""
+
+    epochs: int = 10
+    linear_probe_epochs: int = 2
+    batch_size: int = 8
+    eval_batch_size: int = 8
+    grad_accum: int = 1
+    shuffle: bool = True
+    seed: int = 1986
+    checkpoint_every_steps: int = 0
+    max_nonfinite: int = 3
+    amp: bool = True
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+
+@dataclass(frozen=True)
+class Trainable:
+    """A model and how to train it: which parameters are the head and which the encoder."""
+
+    module: torch.nn.Module
+    head_parameters: Sequence[torch.nn.Parameter]
+    encoder_parameters: Sequence[torch.nn.Parameter] = ()
+    forward: ForwardFn | None = None
+    loss: LossFn | None = None
+    fps: float = 49.8
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What a finished fit left behind."""
+
+    best_metric: float
+    best_epoch: int
+    last_checkpoint: Path
+    history: list[dict[str, float]]
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _rng_state() -> dict[str, torch.Tensor]:
+    return {"torch": torch.get_rng_state()}
+
+
+def _set_rng_state(state: dict[str, torch.Tensor]) -> None:
+    torch.set_rng_state(state["torch"])
+
+
+def save_training_state(path: Path, state: dict[str, Any]) -> None:
+    """Write a training checkpoint atomically (plain tensors and values only)."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+def load_training_state(path: Path) -> dict[str, Any]:
+    """Read a training checkpoint with ``weights_only=True`` (no code runs on load)."""
+    try:
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
+        raise CheckpointError(f"cannot read training checkpoint ({exc})", path=path) from None
+    if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
+        raise CheckpointError("not an avsvt training checkpoint", path=path)
+    return state
+
+
+class _Optimisers:
+    """Head Adadelta + encoder Adam, stepped together, each with its NewBob scheduler."""
+
+    def __init__(self, trainable: Trainable, config: OptimConfig) -> None:
+        self.head = torch.optim.Adadelta(
+            list(trainable.head_parameters), lr=config.head_lr, rho=0.95, eps=1e-8
+        )
+        self.schedulers = [NewBob(self.head, config.head_anneal_factor, config.anneal_threshold)]
+        self.encoder: torch.optim.Optimizer | None = None
+        if trainable.encoder_parameters:
+            self.encoder = torch.optim.Adam(
+                list(trainable.encoder_parameters), lr=config.encoder_lr
+            )
+            self.schedulers.append(
+                NewBob(self.encoder, config.encoder_anneal_factor, config.anneal_threshold)
+            )
+
+    @property
+    def all(self) -> list[torch.optim.Optimizer]:
+        return [self.head] + ([self.encoder] if self.encoder is not None else [])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "optimizers": [o.state_dict() for o in self.all],
+            "schedulers": [s.state_dict() for s in self.schedulers],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for optimizer, saved in zip(self.all, state["optimizers"], strict=True):
+            optimizer.load_state_dict(saved)
+        for scheduler, saved in zip(self.schedulers, state["schedulers"], strict=True):
+            scheduler.load_state_dict(saved)
+
+
+def _my_batches(order: list[int], config: TrainConfig, rank: int, world: int) -> list[list[int]]:
+    """This process's micro-batches: every world-th batch of the shared order, whole steps only."""
+    all_batches = list(batches(order, config.batch_size))
+    per_step = world * config.grad_accum
+    n_steps = max(1, len(all_batches) // per_step) if len(all_batches) >= world else 1
+    mine = [all_batches[i] for i in range(rank, len(all_batches), world)]
+    return mine[: n_steps * config.grad_accum]
+
+
+def _autocast(enabled: bool, device: torch.device) -> Any:
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast(device.type, enabled=False)
+
+
+def fit(
+    trainable: Trainable,
+    train_data: _SongUtterances,
+    valid_data: _SongUtterances,
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    on_best: Callable[[torch.nn.Module, Evaluation, int], None] | None = None,
+    progress: bool = True,
+    stop_after_steps: int | None = None,
+) -> FitResult:
+    """Train, validate each epoch, keep the best model, resume from ``run_dir/last.pt``.
+
+    Args:
+        trainable: The model, its parameter groups, forward and loss functions.
+        train_data: Training utterances.
+        valid_data: Validation utterances (scored per whole song).
+        config: Loop settings.
+        run_dir: Folder for ``last.pt``, ``log.csv`` (and what ``on_best`` writes).
+        on_best: Called (rank 0 only) with the module, the validation scores and the epoch when
+            validation COnPOff F1 improves: save the best model there.
+        progress: Show tqdm progress bars.
+        stop_after_steps: Stop (as a crash would) after this many optimiser steps in this call;
+            for tests of resumption.
+
+    Returns:
+        The best validation COnPOff F1, its epoch, the last checkpoint and the per-epoch history.
+    """
+    from tqdm import tqdm
+
+    assert trainable.forward is not None and trainable.loss is not None
+    run_dir = Path(run_dir)
+    rank, world = _world()
+    device = next(trainable.module.parameters()).device
+    torch.manual_seed(config.seed)
+    optimisers = _Optimisers(trainable, config.optim)
+    last_path = run_dir / "last.pt"
+    start_epoch, start_batch, global_step = 1, 0, 0
+    best_metric, best_epoch = -1.0, 0
+    history: list[dict[str, float]] = []
+    resumed_losses: list[float] = []
+    losses: list[float] = []
+    if last_path.exists():
+        state = load_training_state(last_path)
+        trainable.module.load_state_dict(state["model"])
+        optimisers.load_state_dict(state)
+        start_epoch, start_batch = int(state["epoch"]), int(state["batch_in_epoch"])
+        global_step, best_metric = int(state["global_step"]), float(state["best_metric"])
+        best_epoch, history = int(state["best_epoch"]), list(state["history"])
+        _set_rng_state(state["rng"])
+        resumed_losses = [float(x) for x in state.get("epoch_losses", [])]
+        logger.info("resuming from %s (epoch %d, batch %d)", last_path, start_epoch, start_batch)
+
+    def checkpoint(epoch: int, batch_in_epoch: int) -> None:
+        if rank != 0:
+            return
+        save_training_state(
+            last_path,
+            {
+                "model": trainable.module.state_dict(),
+                **optimisers.state_dict(),
+                "epoch": epoch,
+                "batch_in_epoch": batch_in_epoch,
+                "global_step": global_step,
+                "best_metric": best_metric,
+                "best_epoch": best_epoch,
+                "history": history,
+                "rng": _rng_state(),
+                "epoch_losses": list(losses) if batch_in_epoch else [],
+            },
+        )
+
+    steps_this_call = 0
+    for epoch in range(start_epoch, config.epochs + 1):
+        probing = epoch <= config.linear_probe_epochs
+        for p in trainable.encoder_parameters:
+            p.requires_grad_(not probing)
+        model: torch.nn.Module = trainable.module
+        if world > 1:  # rebuilt each epoch: DDP fixes its parameter set when it is built
+            model = torch.nn.parallel.DistributedDataParallel(trainable.module)
+        order = epoch_order(
+            len(train_data),
+            epoch=epoch,
+            seed=config.seed,
+            shuffle=config.shuffle,
+            durations_s=train_data.durations_s(),
+        )
+        my_batches = _my_batches(order, config, rank, world)
+        model.train()
+        n_nonfinite, losses = 0, resumed_losses
+        resumed_losses = []
+        bar = tqdm(
+            total=len(my_batches),
+            initial=start_batch,
+            desc=f"epoch {epoch}/{config.epochs}",
+            disable=not progress or rank != 0,
+            leave=False,
+            unit="batch",
+        )
+        for b in range(start_batch, len(my_batches), config.grad_accum):
+            for optimizer in optimisers.all:
+                optimizer.zero_grad(set_to_none=True)
+            step_loss = 0.0
+            finite = True
+            for micro in my_batches[b : b + config.grad_accum]:
+                batch = collate([train_data[i] for i in micro]).to(device)
+                with _autocast(config.amp, device):
+                    logits, lengths = trainable.forward(model, batch)
+                    loss = trainable.loss(
+                        logits.float(), lengths, batch.labels, batch.label_lengths
+                    )
+                if not torch.isfinite(loss):
+                    finite = False
+                    break
+                (loss / config.grad_accum).backward()  # type: ignore[no-untyped-call]
+                step_loss += float(loss.detach()) / config.grad_accum
+            bar.update(min(config.grad_accum, len(my_batches) - b))
+            if not finite:
+                n_nonfinite += 1
+                logger.warning("epoch %d: non-finite loss, batch skipped", epoch)
+                if n_nonfinite > config.max_nonfinite:
+                    raise AvsvtError(
+                        f"loss not finite in more than {config.max_nonfinite} batches "
+                        f"of epoch {epoch}",
+                        path=run_dir,
+                    )
+                continue
+            params = [p for p in trainable.module.parameters() if p.grad is not None]
+            torch.nn.utils.clip_grad_norm_(params, config.optim.grad_clip_norm)
+            for optimizer in optimisers.all:
+                if not (probing and optimizer is optimisers.encoder):
+                    optimizer.step()
+            losses.append(step_loss)
+            global_step += 1
+            steps_this_call += 1
+            bar.set_postfix(loss=f"{step_loss:.3f}")
+            if config.checkpoint_every_steps and global_step % config.checkpoint_every_steps == 0:
+                checkpoint(epoch, b + config.grad_accum)
+            if stop_after_steps is not None and steps_this_call >= stop_after_steps:
+                bar.close()
+                return FitResult(best_metric, best_epoch, last_path, history)
+        bar.close()
+        start_batch = 0
+        evaluation, valid_loss = evaluate_dataset(
+            trainable,
+            valid_data,
+            batch_size=config.eval_batch_size,
+            progress=progress and rank == 0,
+        )
+        for scheduler in optimisers.schedulers:
+            scheduler.step(valid_loss)
+        metric = evaluation.mean.COnPOff.f1
+        row = {
+            "epoch": float(epoch),
+            "step": float(global_step),
+            "train_loss": float(sum(losses) / max(1, len(losses))),
+            "valid_loss": valid_loss,
+            **{
+                f"valid_{m}": getattr(evaluation.mean, m).f1
+                for m in ("COnPOff", "COnP", "COn", "COff")
+            },
+            "head_lr": optimisers.schedulers[0].lr,
+        }
+        history.append(row)
+        if metric > best_metric:
+            best_metric, best_epoch = metric, epoch
+            if on_best is not None and rank == 0:
+                on_best(trainable.module, evaluation, epoch)
+        checkpoint(epoch + 1, 0)
+        if rank == 0:
+            _write_log(run_dir / "log.csv", history)
+            logger.info(
+                "epoch %d: train loss %.4f, valid loss %.4f, valid COnPOff %.3f%s",
+                epoch,
+                row["train_loss"],
+                valid_loss,
+                metric,
+                " (best)" if best_epoch == epoch else "",
+            )
+    return FitResult(best_metric, best_epoch, last_path, history)
+
+
+def _write_log(path: Path, history: list[dict[str, float]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(history[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    with atomic_path(path) as tmp:
+        tmp.write_text(buffer.getvalue())

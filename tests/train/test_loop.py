@@ -1,0 +1,131 @@
+"""The training loop on a toy spectrogram model: learning, best-model selection, exact resume."""
+
+import shutil
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from avsvt.data.n20em import load_songs
+from avsvt.testing import make_tiny_corpus
+from avsvt.train.datasets import AudioUtterances
+from avsvt.train.loop import OptimConfig, Trainable, TrainConfig, fit, load_training_state
+
+
+class ToySpectrogramModel(torch.nn.Module):
+    """|STFT| (n_fft 400, hop 320: 49.8 fps) -> Linear 'encoder' -> Linear head to 20 outputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = torch.nn.Linear(201, 64)
+        self.head = torch.nn.Linear(64, 20)
+
+    def forward(self, audio, lengths):
+        spec = (
+            torch.stft(
+                audio, 400, 320, center=False, window=torch.hann_window(400), return_complex=True
+            )
+            .abs()
+            .clamp_min(1e-5)
+            .log()
+            .transpose(1, 2)
+        )
+        frames = torch.div(lengths - 400, 320, rounding_mode="floor") + 1
+        return self.head(torch.relu(self.encoder(spec))), frames
+
+
+def toy_forward(model, batch):
+    return model(batch.audio, batch.audio_lengths)
+
+
+def toy_loss(logits, lengths, labels, label_lengths):
+    n = min(logits.shape[1], labels.shape[1])
+    logits, labels = logits[:, :n], labels[:, :n]
+    mask = torch.arange(n)[None, :] < torch.minimum(lengths, label_lengths)[:, None]
+    onset = F.binary_cross_entropy_with_logits(
+        logits[..., 0], labels[..., 0].float(), pos_weight=torch.tensor(15.0), reduction="none"
+    )
+    offset = F.binary_cross_entropy_with_logits(
+        logits[..., 1], labels[..., 1].float(), reduction="none"
+    )
+    octave = F.cross_entropy(logits[..., 2:7].transpose(1, 2), labels[..., 2], reduction="none")
+    pc = F.cross_entropy(logits[..., 7:].transpose(1, 2), labels[..., 3], reduction="none")
+    total = (onset + offset + octave + pc) * mask
+    return total.sum() / mask.sum()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = make_tiny_corpus(
+        tmp_path_factory.mktemp("loop") / "root", n_songs=9, duration_s=10.0, seed=1
+    )
+    songs = load_songs(root)
+    train = [s for s in songs if s.split == "train"]
+    valid = [s for s in songs if s.split == "valid"]
+    return AudioUtterances(train), AudioUtterances(valid)
+
+
+def trainable():
+    torch.manual_seed(0)
+    model = ToySpectrogramModel()
+    return Trainable(
+        model,
+        list(model.head.parameters()),
+        list(model.encoder.parameters()),
+        forward=toy_forward,
+        loss=toy_loss,
+        fps=49.8,
+    )
+
+
+CONFIG = TrainConfig(
+    epochs=4,
+    linear_probe_epochs=1,
+    batch_size=2,
+    eval_batch_size=2,
+    optim=OptimConfig(head_lr=1.0, encoder_lr=1e-3),
+    checkpoint_every_steps=1,
+)
+
+
+def test_loop_learns_logs_and_keeps_the_best(corpus, tmp_path):
+    train, valid = corpus
+    best = []
+    result = fit(
+        trainable(),
+        train,
+        valid,
+        CONFIG,
+        tmp_path,
+        progress=False,
+        on_best=lambda module, evaluation, epoch: best.append((epoch, evaluation.mean.COn.f1)),
+    )
+    assert len(result.history) == 4
+    assert result.history[-1]["train_loss"] < 0.7 * result.history[0]["train_loss"]
+    assert best and best[-1][0] == result.best_epoch
+    assert (tmp_path / "log.csv").read_text().startswith("epoch,step,train_loss,valid_loss")
+
+
+def test_linear_probing_leaves_the_encoder_untouched(corpus, tmp_path):
+    train, valid = corpus
+    t = trainable()
+    before = t.module.encoder.weight.detach().clone()
+    config = TrainConfig(epochs=1, linear_probe_epochs=1, batch_size=2, optim=CONFIG.optim)
+    fit(t, train, valid, config, tmp_path, progress=False)
+    assert torch.equal(before, t.module.encoder.weight)
+
+
+def test_resume_after_a_crash_reaches_identical_weights(corpus, tmp_path):
+    train, valid = corpus
+    fit(trainable(), train, valid, CONFIG, tmp_path / "straight", progress=False)
+    crashed = tmp_path / "crashed"
+    fit(trainable(), train, valid, CONFIG, crashed, progress=False, stop_after_steps=5)
+    assert load_training_state(crashed / "last.pt")["global_step"] == 5
+    shutil.copy(crashed / "last.pt", tmp_path / "at_crash.pt")
+    fit(trainable(), train, valid, CONFIG, crashed, progress=False)
+    a = load_training_state(tmp_path / "straight" / "last.pt")
+    b = load_training_state(crashed / "last.pt")
+    assert a["global_step"] == b["global_step"]
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+    assert a["history"] == b["history"]
