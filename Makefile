@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# peers for the benchmarks: basic-pitch runs on its ONNX model, so it is installed without its
+	# TensorFlow dependency (resampy needs setuptools<81 for pkg_resources)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps basic-pitch==0.4.0
 	touch $(STAMP)
 
 demo: $(STAMP)
