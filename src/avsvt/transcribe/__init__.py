@@ -1,0 +1,1 @@
+"""Transcription of users' recordings: chunked inference, stitching, note files."""
