@@ -37,7 +37,8 @@ def main() -> None:
     t_decode = best_of(lambda: decode_notes(posteriors, config))
     print("| step | input | time (best of 20) |")
     print("|---|---|---|")
-    print(f"| notes_to_labels | 10 min, {len(notes)} notes, {n_frames} frames | {1e3 * t_label:.1f} ms |")
+    song = f"10 min, {len(notes)} notes, {n_frames} frames"
+    print(f"| notes_to_labels | {song} | {1e3 * t_label:.1f} ms |")
     print(f"| decode_notes | same posteriors | {1e3 * t_decode:.1f} ms |")
 
 
