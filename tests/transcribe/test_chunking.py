@@ -1,21 +1,12 @@
 import numpy as np
 import pytest
 
-from avsvt.constants import AUDIO_FPS, N_OUTPUTS, SAMPLE_RATE
+from avsvt.constants import AUDIO_FPS, SAMPLE_RATE
 from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
 from avsvt.labels import notes_to_labels
 from avsvt.notes import Note
+from avsvt.testing import oracle_logits
 from avsvt.transcribe.chunking import plan_windows, run_chunked, total_frames
-
-
-def oracle_logits(labels: np.ndarray) -> np.ndarray:
-    """Perfect posteriors as logits: +-20 for the two binary heads, a one-hot for the classes."""
-    logits = np.full((len(labels), N_OUTPUTS), -20.0, dtype=np.float32)
-    logits[:, 0] = np.where(labels[:, 0] == 1, 20.0, -20.0)
-    logits[:, 1] = np.where(labels[:, 1] == 1, 20.0, -20.0)
-    logits[np.arange(len(labels)), 2 + labels[:, 2]] = 20.0
-    logits[np.arange(len(labels)), 7 + labels[:, 3]] = 20.0
-    return logits
 
 
 @pytest.mark.parametrize("duration_s", [3.0, 12.0, 47.3, 61.0])
