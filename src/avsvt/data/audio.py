@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 from typing import Literal
@@ -12,7 +13,7 @@ import soundfile as sf
 import soxr
 
 from avsvt.constants import SAMPLE_RATE
-from avsvt.data.atomic import atomic_path
+from avsvt.data.atomic import write_bytes_atomic
 from avsvt.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -106,5 +107,8 @@ def write_audio(
     file_format = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
     if file_format == "FLAC" and subtype == "FLOAT":
         subtype = "PCM_24"
-    with atomic_path(path) as tmp:
-        sf.write(str(tmp), audio, sample_rate, subtype=subtype, format=file_format)
+    # Encode in memory first: libsndfile reports a full disk as an opaque "System error", while
+    # the byte write below raises OSError, which atomic_path turns into a clear message.
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, sample_rate, subtype=subtype, format=file_format)
+    write_bytes_atomic(path, buffer.getvalue())
