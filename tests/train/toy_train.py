@@ -11,6 +11,7 @@ from test_loop import CONFIG, trainable  # noqa: E402
 
 from avsvt.data.n20em import load_songs  # noqa: E402
 from avsvt.train.datasets import AudioUtterances  # noqa: E402
+from avsvt.train.distributed import distributed  # noqa: E402
 from avsvt.train.loop import fit  # noqa: E402
 
 if __name__ == "__main__":
@@ -18,4 +19,5 @@ if __name__ == "__main__":
     songs = load_songs(sys.argv[1])
     train = AudioUtterances([s for s in songs if s.split == "train"])
     valid = AudioUtterances([s for s in songs if s.split == "valid"])
-    fit(trainable(), train, valid, CONFIG, sys.argv[2], progress=False)
+    with distributed():
+        fit(trainable(), train, valid, CONFIG, sys.argv[2], progress=False)
