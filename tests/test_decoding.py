@@ -80,3 +80,18 @@ def test_notes_without_any_offset_frame_close_at_the_end():
         posteriors([0, 1.0, 0, 0], [0, 0, 0, 0], [2] * 4, [0] * 4), DecoderConfig(fps=FPS)
     )
     assert [(n.onset_s, n.offset_s) for n in notes] == [(0.1, 0.3)]
+
+
+def test_pitch_refinement_uses_the_median_f0_and_folds_octave_errors():
+    from avsvt.decoding import refine_pitch_with_f0
+    from avsvt.notes import Note
+
+    f0 = np.full(300, np.nan)
+    f0[10:100] = 60.3  # note 1: a sharp C4
+    f0[150:200] = 52.1 - 12  # note 2: the tracker is an octave low
+    f0[150:160] = 70.0  # a scoop at the start is trimmed away
+    notes = [Note(0.1, 1.0, 60.0), Note(1.5, 2.0, 52.0), Note(2.2, 2.8, 55.0)]
+    refined = refine_pitch_with_f0(notes, f0, 100.0, edge_s=0.1)
+    assert refined[0].pitch_midi == pytest.approx(60.3)
+    assert refined[1].pitch_midi == pytest.approx(52.1)
+    assert refined[2].pitch_midi == 55.0  # no voiced f0: class pitch kept
