@@ -19,6 +19,7 @@ from avsvt.data.atomic import write_bytes_atomic
 from avsvt.data.audio import audio_info
 from avsvt.data.n20em import Song
 from avsvt.data.video import video_shape
+from avsvt.errors import DataError
 from avsvt.labels import LabelArray, n_label_frames, notes_to_labels
 from avsvt.notefiles import write_json_notes
 
@@ -45,6 +46,8 @@ def save_npy_atomic(path: Path, array: np.ndarray) -> None:
 def audio_labels(song: Song) -> LabelArray:
     """49.8 fps labels over the song's vocals: ``round(duration_s * 49.8)`` frames."""
     info = audio_info(song.vocals_path)
+    if info.frames == 0:
+        raise DataError("audio file has no samples", path=song.vocals_path)
     n_samples = round(info.frames * SAMPLE_RATE / info.samplerate)
     return notes_to_labels(song.notes, n_label_frames(n_samples, AUDIO_FPS), AUDIO_FPS)
 
