@@ -19,15 +19,17 @@ def write_video(
     start_s: float = 0.0,
     audio: np.ndarray | None = None,
     audio_rate: int = 44_100,
+    codec: str = "mpeg4",
 ) -> Path:
-    """Encode (T, H, W, 3) uint8 RGB frames (mpeg4) and optional mono audio (aac) with PyAV.
+    """Encode (T, H, W, 3) uint8 RGB frames and optional mono audio (aac) with PyAV.
 
-    The first video frame is presented at ``start_s``; the audio starts at 0.
+    The first video frame is presented at ``start_s``; the audio starts at 0. ``codec="ffv1"``
+    (in ``.mkv``) is lossless, so repeated frames decode identical.
     """
     import av
 
     with av.open(str(path), "w") as container:
-        video = container.add_stream("mpeg4", rate=fps)
+        video = container.add_stream(codec, rate=fps)
         video.width, video.height = frames.shape[2], frames.shape[1]
         video.pix_fmt = "yuv420p"
         video.codec_context.time_base = 1 / fps
@@ -60,10 +62,9 @@ def video_writer() -> VideoWriter:
     return write_video
 
 
-def grid_clips() -> list[Path]:
-    return sorted(GRID.glob("*.mpg"))
-
-
-requires_grid = pytest.mark.skipif(
-    not grid_clips(), reason=f"GRID clips not found in {GRID} (shared data absent)"
-)
+@pytest.fixture(scope="session")
+def grid() -> Path:
+    """The folder of GRID clips in the shared data; the test is skipped when it is absent."""
+    if not sorted(GRID.glob("*.mpg")):
+        pytest.skip(f"GRID clips not found in {GRID} (shared data absent)")
+    return GRID

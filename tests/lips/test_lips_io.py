@@ -1,0 +1,68 @@
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from avsvt.errors import DataError
+from avsvt.lips.io import read_video_audio, read_video_frames
+
+
+def moving_bar_frames(n_frames: int, height: int = 48, width: int = 64) -> np.ndarray:
+    """Frame i has a white vertical bar at column 2 * i (decodes recognisably after mpeg4)."""
+    frames = np.zeros((n_frames, height, width, 3), dtype=np.uint8)
+    for index in range(n_frames):
+        frames[index, :, 2 * index : 2 * index + 4] = 255
+    return frames
+
+
+@pytest.mark.parametrize("fps", [Fraction(25), Fraction(30000, 1001), Fraction(60)])
+def test_frames_and_their_timestamps_come_from_the_stream(tmp_path, video_writer, fps):
+    frames = moving_bar_frames(20)
+    path = video_writer(tmp_path / "v.mp4", frames, fps=fps)
+    decoded, times_s, nominal_fps = read_video_frames(path)
+    assert decoded.shape == frames.shape and decoded.dtype == np.uint8
+    assert nominal_fps == pytest.approx(float(fps), rel=1e-6)
+    np.testing.assert_allclose(times_s, np.arange(20) / float(fps), atol=1e-4)
+    # the bar of frame i is where it was written
+    bar_columns = decoded.mean(axis=(1, 3)).argmax(axis=1)
+    np.testing.assert_array_less(np.abs(bar_columns - (2 * np.arange(20) + 1.5)), 3)
+
+
+def test_a_video_that_starts_after_the_audio_keeps_its_offset(tmp_path, video_writer):
+    audio = np.zeros(44_100, dtype=np.float32)
+    audio[22_050:] = 0.5 * np.sin(2 * np.pi * 440 * np.arange(22_050) / 44_100)  # from 0.5 s
+    path = video_writer(
+        tmp_path / "v.mp4", moving_bar_frames(10), fps=Fraction(25), start_s=0.4, audio=audio
+    )
+    _, times_s, _ = read_video_frames(path)
+    np.testing.assert_allclose(times_s, 0.4 + np.arange(10) / 25, atol=1e-4)
+    sound = read_video_audio(path)
+    assert sound.dtype == np.float32 and sound.ndim == 1
+    onset_s = np.flatnonzero(np.abs(sound) > 0.1)[0] / 16_000
+    assert onset_s == pytest.approx(0.5, abs=0.01)
+
+
+def test_missing_and_garbage_files_are_data_errors(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        read_video_frames(tmp_path / "absent.mp4")
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"this is not a video" * 100)
+    with pytest.raises(DataError, match="garbage.mp4"):
+        read_video_frames(garbage)
+    with pytest.raises(DataError, match="garbage.mp4"):
+        read_video_audio(garbage)
+
+
+def test_an_audio_only_file_has_no_video_stream(tmp_path):
+    path = tmp_path / "only_audio.wav"
+    sf.write(path, np.zeros(16_000, dtype=np.float32), 16_000)
+    with pytest.raises(DataError, match="no video stream"):
+        read_video_frames(path)
+    assert read_video_audio(path).shape == (16_000,)
+
+
+def test_a_silent_video_has_no_audio_stream(tmp_path, video_writer):
+    path = video_writer(tmp_path / "mute.mp4", moving_bar_frames(5))
+    with pytest.raises(DataError, match="no audio stream"):
+        read_video_audio(path)
