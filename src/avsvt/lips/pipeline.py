@@ -155,7 +155,12 @@ def mouth_crops_from_landmarks(
     face_found = bool((~np.isnan(points).any(axis=(1, 2))).any())
     duration_s = source_duration_s(times)
     report = fill_gaps(points, times, max_gap_s=max_gap_s, end_s=duration_s)
-    rate = source_fps if source_fps > 0 else 1.0 / max(float(np.median(np.diff(times))), 1e-3)
+    if source_fps > 0:
+        rate = source_fps
+    elif times.size > 1:  # no nominal rate: use the median frame interval
+        rate = 1.0 / max(float(np.median(np.diff(times))), 1e-3)
+    else:
+        rate = VIDEO_FPS
     smoothed = smooth_landmarks(report.filled, max(1, round(smooth_window_s * rate)))
 
     out_times = output_times_s(duration_s, fps)
