@@ -1,0 +1,65 @@
+"""Resumable steps: each step runs once, leaves a done-marker, and is skipped on rerun.
+
+A step's marker (``steps/<name>.done``, JSON) is written atomically after the step's outputs, so a
+step killed midway has no marker and runs again (its own outputs are atomic, and finished parts are
+skipped inside the step). The marker records a fingerprint of the settings the step depends on: if
+they change, the step runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from avsvt.data.atomic import write_json_atomic
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named unit of the pipeline."""
+
+    name: str
+    run: Callable[[], None]
+    settings: Any = None  # what the step depends on (JSON-serialisable); changes force a rerun
+
+
+def fingerprint(settings: Any) -> str:
+    """A short stable hash of JSON-serialisable settings."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_steps(steps: list[Step], marker_dir: Path, *, force: bool = False) -> dict[str, float]:
+    """Run the steps in order, skipping those already done with the same settings.
+
+    Returns:
+        Seconds spent per step that ran (skipped steps are absent).
+    """
+    timings = {}
+    for index, step in enumerate(steps, start=1):
+        marker = marker_dir / f"{step.name}.done"
+        key = fingerprint(step.settings)
+        if not force and marker.exists():
+            try:
+                done = json.loads(marker.read_text())
+            except ValueError:
+                done = {}
+            if done.get("fingerprint") == key:
+                logger.info("[%d/%d] %s: done already, skipped", index, len(steps), step.name)
+                continue
+        logger.info("[%d/%d] %s ...", index, len(steps), step.name)
+        start = time.perf_counter()
+        step.run()
+        seconds = time.perf_counter() - start
+        write_json_atomic(marker, {"fingerprint": key, "seconds": round(seconds, 2)})
+        timings[step.name] = seconds
+        logger.info("[%d/%d] %s finished in %.1f s", index, len(steps), step.name, seconds)
+    return timings
