@@ -19,6 +19,7 @@ Handler = Callable[[argparse.Namespace], int]
 # whose parsers set ``handler`` to a function ``(args) -> int`` (heavy imports inside it).
 COMMAND_MODULES: tuple[str, ...] = (
     # one line per subpackage, e.g. "avsvt.synth.commands",
+    "avsvt.transcribe.commands",
 )
 
 

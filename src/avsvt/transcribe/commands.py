@@ -1,0 +1,104 @@
+"""``avsvt transcribe``: many files, one model load, outputs beside the inputs or in ``-o``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from avsvt.errors import AvsvtError
+
+logger = logging.getLogger(__name__)
+
+
+def _formats(text: str) -> list[str]:
+    from avsvt.transcribe.outputs import FORMATS
+
+    formats = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
+    formats = ["mid" if f == "midi" else f for f in formats]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(f"formats must be among {', '.join(FORMATS)}")
+    return formats
+
+
+def _cmd_transcribe(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from avsvt.transcribe.api import timed_transcription
+    from avsvt.transcribe.inputs import load_audio, load_video
+    from avsvt.transcribe.outputs import check_overwrite, output_paths, write_outputs
+    from avsvt.transcribe.predictor import load_predictor
+
+    if args.video is not None and len(args.audio) != 1:
+        raise AvsvtError("--video pairs with exactly one audio file")
+    jobs = []
+    for audio_path in args.audio:
+        out_dir = args.output or audio_path.parent
+        paths = output_paths(audio_path, out_dir, args.format, plot=args.plot)
+        check_overwrite(paths, overwrite=args.overwrite)  # before loading any model
+        jobs.append((audio_path, paths))
+    predictor = load_predictor(args.model)
+    failures = 0
+    for audio_path, paths in tqdm(jobs, desc="transcribe", unit="file", disable=len(jobs) < 2):
+        try:
+            audio = load_audio(audio_path)
+            video = crops = None
+            messages: list[str] = []
+            gaps: list[tuple[float, float]] = []
+            if args.video is not None:
+                if not predictor.uses_video:
+                    messages.append("the model is audio-only: --video ignored")
+                else:
+                    video = load_video(args.video, len(audio))
+                    crops, messages, gaps = video.crops, list(video.messages), video.gaps_s
+            result = timed_transcription(
+                audio, predictor, video=crops, messages=messages, video_gaps_s=gaps
+            )
+            write_outputs(result, paths, audio=audio, title=audio_path.name)
+        except AvsvtError as exc:
+            failures += 1
+            print(f"avsvt: error: {exc}")
+            continue
+        for message in result.messages:
+            print(f"{audio_path.name}: {message}")
+        print(
+            f"{audio_path.name}: {len(result.notes)} notes, {result.duration_s:.1f} s of audio in "
+            f"{result.seconds:.2f} s -> {', '.join(str(p) for p in paths.values())}"
+        )
+    if failures:
+        print(f"{failures} of {len(jobs)} file(s) failed")
+    return 1 if failures else 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``avsvt transcribe``."""
+    p = sub.add_parser(
+        "transcribe",
+        help="transcribe singing (and optionally lip video) to MIDI/CSV/JSON notes",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "audio",
+        nargs="+",
+        type=Path,
+        help="audio files (wav, flac, ogg, mp3) or videos whose audio track is used",
+    )
+    p.add_argument(
+        "--video",
+        type=Path,
+        help="lip video of the singer (mp4/avi/mkv/mpg, or an N20EMv2 .npy of mouth crops)",
+    )
+    p.add_argument("--model", default=None, help="model checkpoint (default: the built-in model)")
+    p.add_argument("-o", "--output", type=Path, help="output folder (default: beside each input)")
+    p.add_argument(
+        "--format",
+        type=_formats,
+        default=["mid", "csv", "json"],
+        help="comma-separated output formats: mid, csv, json",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument(
+        "--plot", action="store_true", help="also write a piano-roll PNG over the spectrogram"
+    )
+    p.set_defaults(handler=_cmd_transcribe)
