@@ -4,12 +4,12 @@ import shutil
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from avsvt.data.n20em import load_songs
 from avsvt.testing import make_tiny_corpus
 from avsvt.train.datasets import AudioUtterances
 from avsvt.train.loop import OptimConfig, Trainable, TrainConfig, fit, load_training_state
+from avsvt.train.losses import transcription_loss
 
 
 class ToySpectrogramModel(torch.nn.Module):
@@ -38,22 +38,6 @@ def toy_forward(model, batch):
     return model(batch.audio, batch.audio_lengths)
 
 
-def toy_loss(logits, lengths, labels, label_lengths):
-    n = min(logits.shape[1], labels.shape[1])
-    logits, labels = logits[:, :n], labels[:, :n]
-    mask = torch.arange(n)[None, :] < torch.minimum(lengths, label_lengths)[:, None]
-    onset = F.binary_cross_entropy_with_logits(
-        logits[..., 0], labels[..., 0].float(), pos_weight=torch.tensor(15.0), reduction="none"
-    )
-    offset = F.binary_cross_entropy_with_logits(
-        logits[..., 1], labels[..., 1].float(), reduction="none"
-    )
-    octave = F.cross_entropy(logits[..., 2:7].transpose(1, 2), labels[..., 2], reduction="none")
-    pc = F.cross_entropy(logits[..., 7:].transpose(1, 2), labels[..., 3], reduction="none")
-    total = (onset + offset + octave + pc) * mask
-    return total.sum() / mask.sum()
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = make_tiny_corpus(
@@ -73,7 +57,7 @@ def trainable():
         list(model.head.parameters()),
         list(model.encoder.parameters()),
         forward=toy_forward,
-        loss=toy_loss,
+        loss=transcription_loss,
         fps=49.8,
     )
 
