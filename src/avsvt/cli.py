@@ -20,6 +20,7 @@ Handler = Callable[[argparse.Namespace], int]
 COMMAND_MODULES: tuple[str, ...] = (
     # one line per subpackage, e.g. "avsvt.synth.commands",
     "avsvt.transcribe.commands",
+    "avsvt.synth.commands",
 )
 
 

@@ -16,6 +16,9 @@ from typing import Any
 
 from avsvt.errors import AvsvtError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -31,6 +34,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent
         )
         os.close(fd)
+        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600; finals get normal permissions
     except OSError as exc:
         raise AvsvtError(f"cannot write here: {exc.strerror or exc}", path=target) from exc
     tmp = Path(tmp_name)

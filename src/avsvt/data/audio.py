@@ -104,6 +104,9 @@ def write_audio(
     """
     path = Path(path)
     audio = np.asarray(samples, dtype=np.float32)
+    # Canonical bytes: no negative zeros or denormals, whose presence can depend on the process's
+    # floating-point flags rather than on the computation.
+    audio = np.where(np.abs(audio) < np.finfo(np.float32).tiny, np.float32(0), audio)
     file_format = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
     if file_format == "FLAC" and subtype == "FLOAT":
         subtype = "PCM_24"
@@ -111,4 +114,13 @@ def write_audio(
     # the byte write below raises OSError, which atomic_path turns into a clear message.
     buffer = io.BytesIO()
     sf.write(buffer, audio, sample_rate, subtype=subtype, format=file_format)
-    write_bytes_atomic(path, buffer.getvalue())
+    write_bytes_atomic(path, _without_peak_timestamp(buffer.getvalue()))
+
+
+def _without_peak_timestamp(data: bytes) -> bytes:
+    """Zero the write time libsndfile puts in a float WAV's PEAK chunk: same audio, same bytes."""
+    at = data.find(b"PEAK", 12, 512)
+    if at < 0:
+        return data
+    stamp = at + 12  # "PEAK", chunk size, version, then the 4-byte timestamp
+    return data[:stamp] + bytes(4) + data[stamp + 4 :]

@@ -1,0 +1,56 @@
+"""``avsvt synth corpus|preview``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    from avsvt.data.n20em import validate_root
+    from avsvt.synth.corpus import synth_corpus
+
+    root = synth_corpus(
+        args.out, n_songs=args.songs, seed=args.seed, preset=args.preset, workers=args.workers
+    )
+    errors = [p for p in validate_root(root) if p.is_error]
+    print(f"{root}: synthetic N20EMv2 root, {'valid' if not errors else 'INVALID'}")
+    return 1 if errors else 0
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from avsvt.synth.preview import write_preview
+
+    print(f"preview written to {write_preview(args.root, args.song, args.output)}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``avsvt synth``."""
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    synth = sub.add_parser(
+        "synth", help="generate the embedded synthetic data", formatter_class=fmt
+    )
+    group = synth.add_subparsers(dest="synth_command", required=True, metavar="WHAT")
+    p = group.add_parser(
+        "corpus",
+        help="a synthetic audio-visual singing corpus (N20EMv2 layout)",
+        formatter_class=fmt,
+    )
+    p.add_argument("out", type=Path, help="output N20EMv2 root")
+    p.add_argument(
+        "--songs", type=int, default=None, help="number of songs (default: the preset's)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same bytes")
+    p.add_argument("--preset", choices=["default", "tiny"], default="default", help="corpus size")
+    p.add_argument("--workers", type=int, default=2, help="processes")
+    p.set_defaults(handler=_cmd_corpus)
+    p = group.add_parser(
+        "preview",
+        help="spectrogram + notes + mouth opening + lip frames of a song",
+        formatter_class=fmt,
+    )
+    p.add_argument("root", type=Path, help="N20EMv2 root")
+    p.add_argument("song", help="song id")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output PNG")
+    p.set_defaults(handler=_cmd_preview)
