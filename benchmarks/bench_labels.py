@@ -5,23 +5,13 @@ Run: .venv/bin/python benchmarks/bench_labels.py
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
+from avsvt.benchmarking import best_of
 from avsvt.constants import AUDIO_FPS
 from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
 from avsvt.labels import n_label_frames, notes_to_labels
 from avsvt.notes import Note
-
-
-def best_of(fn, repeats: int = 20) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -33,8 +23,8 @@ def main() -> None:
     labels = notes_to_labels(notes, n_frames, AUDIO_FPS)
     posteriors = FramePosteriors.from_labels(labels)
     config = DecoderConfig(fps=AUDIO_FPS)
-    t_label = best_of(lambda: notes_to_labels(notes, n_frames, AUDIO_FPS))
-    t_decode = best_of(lambda: decode_notes(posteriors, config))
+    t_label = best_of(lambda: notes_to_labels(notes, n_frames, AUDIO_FPS), 20)
+    t_decode = best_of(lambda: decode_notes(posteriors, config), 20)
     print("| step | input | time (best of 20) |")
     print("|---|---|---|")
     song = f"10 min, {len(notes)} notes, {n_frames} frames"

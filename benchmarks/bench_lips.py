@@ -14,19 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+from avsvt.benchmarking import best_of
 from avsvt.lips import FaceLandmarker, detect_face_landmarks, mouth_crops_from_video
 from avsvt.lips.io import iter_video_frames
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "grid" / "lbbc2a.mpg"
-
-
-def best_of(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

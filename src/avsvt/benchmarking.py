@@ -31,6 +31,16 @@ from avsvt.notes import Note
 Transcribe = Callable[[npt.NDArray[np.float32]], list[Note]]
 
 
+def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
+    """The fastest of ``repeats`` timed calls of ``fn`` (seconds)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def peer_systems() -> dict[str, Transcribe]:
     """The peers at their defaults."""
     from avsvt.peers import basic_pitch_notes, pyin_notes
