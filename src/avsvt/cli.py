@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     # one line per subpackage, e.g. "avsvt.synth.commands",
     "avsvt.transcribe.commands",
     "avsvt.synth.commands",
+    "avsvt.models.commands",
 )
 
 
