@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "avsvt.transcribe.commands",
     "avsvt.synth.commands",
     "avsvt.models.commands",
+    "avsvt.noise.commands",
 )
 
 
