@@ -146,7 +146,8 @@ class HFSSLEncoder(AudioEncoder):
     In ``utterance`` mode each item is standardised over its own valid samples and the attention
     mask is passed, so padding never changes the outputs on valid frames (eval mode). Models whose
     conv feature extractor uses group norm over time (wav2vec2-base style) cannot ignore padding
-    inside a batch; they are run item by item in that mode.
+    inside a batch, nor can data2vec-audio (stacked positional convolutions); they are run item by
+    item in that mode.
     """
 
     def __init__(self, config: AudioEncoderConfig, *, load_pretrained: bool = True) -> None:
@@ -156,7 +157,13 @@ class HFSSLEncoder(AudioEncoder):
         self.config = config
         self.model = build_hf_model(config, load_pretrained=load_pretrained)
         self.output_dim = int(self.model.config.hidden_size)
-        self.group_norm = getattr(self.model.config, "feat_extract_norm", "layer") == "group"
+        # Run item by item where a padded batch cannot give padding-free outputs: group norm over
+        # time in the conv feature extractor (wav2vec2-base style), or data2vec-audio's stacked
+        # positional convolutions (their padded frames are non-zero after the first conv).
+        self.itemwise = (
+            getattr(self.model.config, "feat_extract_norm", "layer") == "group"
+            or self.model.config.model_type == "data2vec-audio"
+        )
 
     def resolved_config(self) -> AudioEncoderConfig:
         """The config with ``hf_config`` filled from the built model (for checkpoints)."""
@@ -186,7 +193,7 @@ class HFSSLEncoder(AudioEncoder):
             waveform = standardise(waveform.unsqueeze(-1), lengths, mode).squeeze(-1)
         if mode == "batch":  # the reference: no attention mask, padding takes part
             hidden = self._run(waveform, None)
-        elif self.group_norm:
+        elif self.itemwise:
             n_frames = int(ssl_frame_lengths(torch.tensor([waveform.shape[1]]))[0])
             parts = []
             for b in range(waveform.shape[0]):

@@ -40,7 +40,10 @@ class TranscriberPredictor:
                 return np.zeros((n_frames, 20), dtype=np.float32)
             logits = self.model(video=crops).logits[0]
             index = np.round(np.arange(n_frames) * VIDEO_FPS / AUDIO_FPS).astype(np.int64)
-            return logits[np.clip(index, 0, len(logits) - 1)].numpy().astype(np.float32)
+            picked: npt.NDArray[np.float32] = (
+                logits[np.clip(index, 0, len(logits) - 1)].numpy().astype(np.float32)
+            )
+            return picked
         wave = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         out = self.model(audio=wave, video=crops if self.uses_video else None)
         result: npt.NDArray[np.float32] = out.logits[0].numpy().astype(np.float32)
