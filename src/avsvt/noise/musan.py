@@ -272,13 +272,22 @@ def _marker(plan: MusanPlan, nshard: int, shard_id: int) -> Path:
     return plan.out / SHARD_DIR / f"shard-{shard_id:04d}-of-{nshard:04d}.json"
 
 
+def _shard_outputs(plan: MusanPlan, nshard: int, shard_id: int) -> list[Path]:
+    sources = _chunk(len(plan.pieces_by_source), nshard, shard_id)
+    babble = _chunk(len(plan.babble), nshard, shard_id)
+    paths = [plan.out / p.relpath for i in sources for p in plan.pieces_by_source[i][1]]
+    return paths + [plan.out / plan.babble[i].relpath for i in babble]
+
+
 def shard_done(plan: MusanPlan, nshard: int, shard_id: int) -> bool:
-    """Whether this shard's marker exists and was written with the same settings."""
+    """Whether this shard's marker matches the settings and all its outputs exist."""
     marker = _marker(plan, nshard, shard_id)
     try:
-        return bool(json.loads(marker.read_text())["fingerprint"] == plan.fingerprint)
+        if json.loads(marker.read_text())["fingerprint"] != plan.fingerprint:
+            return False
     except (OSError, ValueError, KeyError, TypeError):
         return False
+    return all(path.is_file() for path in _shard_outputs(plan, nshard, shard_id))
 
 
 def run_shard(plan: MusanPlan, nshard: int, shard_id: int, *, progress: bool = False) -> bool:
