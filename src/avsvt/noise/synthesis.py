@@ -298,6 +298,9 @@ def synthesize_song(song: Song, settings: NoiseSettings, pools: NoisePools) -> d
             return {"song": song.song_id, "skipped": True, "clipped": done["clipped"]}
     except (OSError, ValueError, KeyError, AttributeError):
         pass
+    # Temporary files of a run killed inside this song: only one worker writes a song at a time.
+    for stray in song.noise_dir.glob("*/.*.tmp-*"):
+        stray.unlink(missing_ok=True)
     vocals = read_audio(song.vocals_path)
     # All noise first: a bad accompaniment or an empty pool fails before anything is written.
     noises = {t: song_noise(song, t, len(vocals), pools, settings.seed) for t in settings.types}
