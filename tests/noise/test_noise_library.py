@@ -43,7 +43,7 @@ def test_tiny_library_layout_and_format(musan_root):
 
 
 def test_same_seed_same_bytes_and_seed_matters(tmp_path, musan_root):
-    again = synth_musan_library(tmp_path / "a", seed=0, preset="tiny")
+    again = synth_musan_library(tmp_path / "a", seed=0, preset="tiny", workers=2)
     digests = _digests(again)
     assert digests == {k: v for k, v in _digests(musan_root).items() if "short-musan" not in k}
     other = synth_musan_library(tmp_path / "b", seed=1, preset="tiny")

@@ -149,9 +149,7 @@ def test_a_killed_shard_is_redone_and_finished_shards_are_skipped(library, tmp_p
     # an output lost from a finished shard (marker intact) is noticed and rewritten too
     (out / "babble" / "wav" / "train-00001.wav").unlink()
     assert prepare_musan(library, out=out, config=SMALL, nshard=3, progress=False).n_shards_run == 1
-    after = _digests(out)
-    after.pop(f"babble/wav/.{victim.name}.tmp-abc123.wav")
-    assert after == before
+    assert _digests(out) == before  # the stray temporary file is gone too
     assert (out / "nframes.audio").is_file()
     # and a third run does nothing
     third = prepare_musan(library, out=out, config=SMALL, nshard=3, progress=False)

@@ -9,7 +9,9 @@ from pathlib import Path
 def _cmd_musan_synth(args: argparse.Namespace) -> int:
     from avsvt.noise.library import synth_musan_library
 
-    out = synth_musan_library(args.out, seed=args.seed, preset=args.preset)
+    out = synth_musan_library(
+        args.out, seed=args.seed, preset=args.preset, workers=args.workers, progress=True
+    )
     print(f"{out}: synthetic MUSAN-style library ({args.preset} preset, seed {args.seed})")
     return 0
 
@@ -88,6 +90,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("out", type=Path, help="library root (gets speech/, music/, noise/)")
     p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same bytes")
     p.add_argument("--preset", choices=["default", "tiny"], default="default", help="size")
+    p.add_argument("--workers", type=int, default=1, help="processes")
     p.set_defaults(handler=_cmd_musan_synth)
 
     p = group.add_parser(

@@ -24,6 +24,7 @@ import functools
 import logging
 import math
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -31,6 +32,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 from scipy import signal
+from tqdm import tqdm
 
 from avsvt.constants import SAMPLE_RATE
 from avsvt.errors import ConfigError
@@ -375,12 +377,19 @@ def synth_library_file(spec_category: str, index: int, config: LibraryConfig, se
     return synth_noise_event(rng, int(duration_s * SR))
 
 
+def _write_file(out: Path, spec: _FileSpec, config: LibraryConfig, seed: int) -> None:
+    samples = synth_library_file(spec.category, spec.index, config, seed)
+    write_pcm16(out / spec.relpath, float_to_pcm16(samples))
+
+
 def synth_musan_library(
     out: str | Path,
     *,
     seed: int = 0,
     preset: Preset | str = "default",
     config: LibraryConfig | None = None,
+    workers: int = 1,
+    progress: bool = False,
 ) -> Path:
     """Write a synthetic MUSAN-style library under ``out`` and return ``out``.
 
@@ -391,28 +400,37 @@ def synth_musan_library(
         seed: Random seed; each file depends only on (seed, category, index).
         preset: ``default`` (40 speakers, ~20 min of speech) or ``tiny`` (a few seconds to make).
         config: Explicit sizes, overriding ``preset``.
+        workers: Processes.
+        progress: Show a progress bar on stderr.
 
     Raises:
-        ConfigError: Unknown preset.
+        ConfigError: Unknown preset or bad worker count.
     """
     if config is None:
         if preset not in PRESETS:
             raise ConfigError(f"unknown MUSAN preset {preset!r} (expected one of {list(PRESETS)})")
         config = PRESETS[preset]
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
     out = Path(out)
     specs = _file_specs(config)
-    written = 0
-    for spec in specs:
-        path = out / spec.relpath
-        if path.exists():
-            continue
-        samples = synth_library_file(spec.category, spec.index, config, seed)
-        write_pcm16(path, float_to_pcm16(samples))
-        written += 1
+    todo = [spec for spec in specs if not (out / spec.relpath).exists()]
+    bar = tqdm(total=len(todo), desc="musan synth", unit="file", disable=not progress)
+    if workers == 1 or len(todo) <= 1:
+        for spec in todo:
+            _write_file(out, spec, config, seed)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_write_file, out, spec, config, seed) for spec in todo]
+            for future in as_completed(futures):
+                future.result()
+                bar.update()
+    bar.close()
     logger.info(
         "synthetic MUSAN library %s: %d file(s) written, %d kept",
         out,
-        written,
-        len(specs) - written,
+        len(todo),
+        len(specs) - len(todo),
     )
     return out

@@ -331,7 +331,12 @@ def run_shard(plan: MusanPlan, nshard: int, shard_id: int, *, progress: bool = F
 
 
 def finish(plan: MusanPlan) -> None:
-    """Write ``speech/spk.*`` and ``nframes.audio`` (from the plan; all shards must be done)."""
+    """Write ``speech/spk.*`` and ``nframes.audio`` (from the plan; all shards must be done).
+
+    Also removes temporary files that killed runs left behind (nothing is writing any more).
+    """
+    for stray in plan.out.rglob(".*.tmp-*"):
+        stray.unlink(missing_ok=True)
     if any(plan.config.n_babble):
         for split in SPLITS:
             text = "".join(f"{s}\n" for s in plan.speakers[split])
