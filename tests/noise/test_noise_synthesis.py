@@ -152,7 +152,12 @@ def test_same_seed_same_bytes_for_any_workers_or_order(
     assert _digests(backwards) == reference
     other = Path(shutil.copytree(noise_corpus, tmp_path / "other"))
     synthesize_noise(
-        other, babble_dir=babble_path, natural_dir=natural_path, seed=8, progress=False
+        other,
+        babble_dir=None,
+        natural_dir=None,
+        seed=8,
+        types=["accomp", "white"],
+        progress=False,
     )
     changed = {k for k, v in _digests(other).items() if reference[k] != v}
     assert not any("/accomp/" in k for k in changed)  # the accompaniment has no randomness
@@ -217,6 +222,9 @@ def test_clipping_report(synthesized):
     report = json.loads((root / "noise_summary.json").read_text())
     assert report["settings"]["seed"] == 7
     assert report["pool_sizes"]["natural"]["valid"] > 0
+    listed = [name for names in report["natural_split"].values() for name in names]
+    assert len(listed) == len(set(listed)) == sum(report["pool_sizes"]["natural"].values())
+    assert all(name.startswith(("free-sound/", "sound-bible/")) for name in listed)
     counted = 0
     for song in load_songs(root):
         for noise_type in NOISE_TYPES:

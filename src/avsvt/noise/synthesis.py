@@ -410,6 +410,10 @@ def synthesize_noise(
                 "babble": {s: len(f) for s, f in pools.babble.items()},
                 "natural": {s: len(f) for s, f in pools.natural.items()},
             },
+            "natural_split": {
+                s: [str(Path(p).relative_to(pools.natural_dir or ".")) for p in files]
+                for s, files in pools.natural.items()
+            },
             "clipping": {r["song"]: r["clipped"] for r in reports},
         },
     )
