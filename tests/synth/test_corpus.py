@@ -1,4 +1,5 @@
 import hashlib
+import itertools
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from avsvt.f0 import yin
 from avsvt.metrics import mean_scores, score_notes
 from avsvt.notes import Note
 from avsvt.synth.corpus import synth_corpus
+from avsvt.synth.melody import MIN_NOTE_S, plan_song
 from avsvt.synth.preview import mouth_opening, write_preview
 
 
@@ -40,6 +42,16 @@ def test_corpus_is_a_valid_n20emv2_root_with_every_split(corpus):
     assert {s.split for s in songs} == {"train", "valid", "test"}
     assert all(36 <= n.pitch_midi <= 83 for s in songs for n in s.notes)
     assert read_video(songs[0].video_path).shape[1:] == (96, 96)
+
+
+def test_planned_notes_are_long_enough_and_in_order():
+    for index in range(200):
+        rng = np.random.default_rng([3, index])
+        plan = plan_song(rng, float(rng.uniform(12, 20)))
+        assert len(plan.notes) >= 4
+        assert all(n.offset_s - n.onset_s >= MIN_NOTE_S - 1e-3 for n in plan.notes)
+        assert all(a.offset_s <= b.onset_s for a, b in itertools.pairwise(plan.notes))
+        assert 0 < plan.notes[0].onset_s and plan.notes[-1].offset_s <= plan.duration_s
 
 
 def test_same_seed_is_byte_identical_whatever_the_workers(corpus, tmp_path):

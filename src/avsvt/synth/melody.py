@@ -30,6 +30,7 @@ CONSONANTS = {
     "": ("none", 0.0),
 }
 BILABIALS = frozenset("pbm")
+MIN_NOTE_S = 0.1  # shortest sung note (voicing)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ def plan_song(rng: np.random.Generator, duration_s: float) -> SongPlan:
             onset = t + unvoiced
             legato = melisma or rng.random() < 0.5
             release = 0.0 if legato else float(rng.uniform(0.03, 0.12))
+            # a note keeps at least MIN_NOTE_S of voicing: short notes lose less of their end
+            release = min(release, max(0.0, float(length) - unvoiced - MIN_NOTE_S))
             offset = t + float(length) - release
             notes.append(
                 PlannedNote(
@@ -177,7 +180,7 @@ def _fix_overlaps(notes: list[PlannedNote]) -> list[PlannedNote]:
             if prev.offset_s > latest:
                 fixed[-1] = PlannedNote(
                     prev.onset_s,
-                    max(latest, prev.onset_s + 0.05),
+                    max(latest, prev.onset_s + MIN_NOTE_S),
                     prev.pitch_midi,
                     prev.consonant,
                     prev.vowel,
