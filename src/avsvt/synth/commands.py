@@ -1,4 +1,4 @@
-"""``avsvt synth corpus|musan|preview``."""
+"""``avsvt synth corpus|preview``."""
 
 from __future__ import annotations
 
@@ -16,15 +16,6 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     errors = [p for p in validate_root(root) if p.is_error]
     print(f"{root}: synthetic N20EMv2 root, {'valid' if not errors else 'INVALID'}")
     return 1 if errors else 0
-
-
-def _cmd_musan(args: argparse.Namespace) -> int:
-    from avsvt.synth.musan import synth_musan_library
-
-    root = synth_musan_library(args.out, seed=args.seed, preset=args.preset)
-    n_files = sum(1 for _ in root.rglob("*.wav"))
-    print(f"{root}: MUSAN-style noise library, {n_files} files")
-    return 0
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:
@@ -54,13 +45,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--preset", choices=["default", "tiny"], default="default", help="corpus size")
     p.add_argument("--workers", type=int, default=2, help="processes")
     p.set_defaults(handler=_cmd_corpus)
-    p = group.add_parser(
-        "musan", help="a synthetic noise library in the MUSAN layout", formatter_class=fmt
-    )
-    p.add_argument("out", type=Path, help="output folder (speech/, music/, noise/)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--preset", choices=["default", "tiny"], default="default", help="library size")
-    p.set_defaults(handler=_cmd_musan)
     p = group.add_parser(
         "preview",
         help="spectrogram + notes + mouth opening + lip frames of a song",
