@@ -85,8 +85,10 @@ def main() -> None:
         return
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1"}
     rows = []
-    header = f"{'preset':6} {'modality':12} {'params':>12} {'fwd ms/s':>9} {'train ms/s':>10} {'peak MB':>8}"
-    print(header)
+    print(
+        f"{'preset':6} {'modality':12} {'params':>12} {'fwd ms/s':>9} {'train ms/s':>10} "
+        f"{'peak MB':>8}"
+    )
     for name in args.presets:
         for modality in args.modalities:
             out = subprocess.run(
