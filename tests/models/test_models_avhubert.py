@@ -195,3 +195,91 @@ def test_get_unsafe_globals_lists_the_stub_names(
     assert "fairseq.data.dictionary.Dictionary" in names
     with zipfile.ZipFile(path) as archive:
         assert any(n.endswith("data.pkl") for n in archive.namelist())
+
+
+def reference_forward(state: dict[str, torch.Tensor], video: torch.Tensor) -> torch.Tensor:
+    """avhubert-checkpoint.md section 4 written out with functional ops on the file's own keys.
+
+    video: (B, T, 88, 88) uint8 -> (B, T, D), eval mode, video-only, no output normalisation.
+    """
+    f = torch.nn.functional
+    s = {k: v.float() for k, v in state.items()}
+
+    def bn(x: torch.Tensor, p: str) -> torch.Tensor:
+        return f.batch_norm(
+            x, s[p + ".running_mean"], s[p + ".running_var"], s[p + ".weight"], s[p + ".bias"]
+        )
+
+    r = "feature_extractor_video.resnet."
+    x = ((video.float() / 255.0 - 0.421) / 0.165).unsqueeze(1)  # (B, 1, T, 88, 88)
+    batch, n_frames = video.shape[:2]
+    x = f.conv3d(x, s[r + "frontend3D.0.weight"], stride=(1, 2, 2), padding=(2, 3, 3))
+    x = f.prelu(bn(x, r + "frontend3D.1"), s[r + "frontend3D.2.weight"])
+    x = f.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1))
+    x = x.transpose(1, 2).reshape(batch * n_frames, x.shape[1], x.shape[3], x.shape[4])
+    for layer in range(1, 5):
+        for block in range(2):
+            p = f"{r}trunk.layer{layer}.{block}."
+            stride = 2 if layer > 1 and block == 0 else 1
+            out = f.conv2d(x, s[p + "conv1.weight"], stride=stride, padding=1)
+            out = f.prelu(bn(out, p + "bn1"), s[p + "relu1.weight"])
+            out = bn(f.conv2d(out, s[p + "conv2.weight"], padding=1), p + "bn2")
+            shortcut = x
+            if p + "downsample.0.weight" in s:
+                shortcut = bn(
+                    f.conv2d(x, s[p + "downsample.0.weight"], stride=2), p + "downsample.1"
+                )
+            x = f.prelu(out + shortcut, s[p + "relu2.weight"])
+    feats = x.mean(dim=(2, 3)).reshape(batch, n_frames, -1)
+    feats = f.linear(
+        feats, s["feature_extractor_video.proj.weight"], s["feature_extractor_video.proj.bias"]
+    )
+    fused = torch.cat([torch.zeros_like(feats), feats], dim=-1)  # audio stream first
+    fused = f.layer_norm(fused, (2 * D,), s["layer_norm.weight"], s["layer_norm.bias"])
+    h = f.linear(fused, s["post_extract_proj.weight"], s["post_extract_proj.bias"])
+    g, v = s["encoder.pos_conv.0.weight_g"], s["encoder.pos_conv.0.weight_v"]
+    weight = g * v / v.norm(dim=(0, 1), keepdim=True)
+    pos = f.conv1d(
+        h.transpose(1, 2),
+        weight,
+        s["encoder.pos_conv.0.bias"],
+        padding=CONV_POS // 2,
+        groups=GROUPS,
+    )
+    h = h + f.gelu(pos[:, :, :-1]).transpose(1, 2)  # SamePad drops the last frame (even kernel)
+    for i in range(LAYERS):
+        p = f"encoder.layers.{i}."
+        a = f.layer_norm(
+            h, (D,), s[p + "self_attn_layer_norm.weight"], s[p + "self_attn_layer_norm.bias"]
+        )
+
+        def proj(name: str, t: torch.Tensor, p: str = p) -> torch.Tensor:
+            return f.linear(t, s[f"{p}self_attn.{name}.weight"], s[f"{p}self_attn.{name}.bias"])
+
+        q, k, vv = (
+            proj(n, a).reshape(batch, n_frames, HEADS, -1).transpose(1, 2)
+            for n in ("q_proj", "k_proj", "v_proj")
+        )
+        att = torch.softmax(q @ k.transpose(-1, -2) / (D // HEADS) ** 0.5, dim=-1) @ vv
+        h = h + proj("out_proj", att.transpose(1, 2).reshape(batch, n_frames, D))
+        a = f.layer_norm(h, (D,), s[p + "final_layer_norm.weight"], s[p + "final_layer_norm.bias"])
+        a = f.linear(
+            f.gelu(f.linear(a, s[p + "fc1.weight"], s[p + "fc1.bias"])),
+            s[p + "fc2.weight"],
+            s[p + "fc2.bias"],
+        )
+        h = h + a
+    return f.layer_norm(h, (D,), s["encoder.layer_norm.weight"], s["encoder.layer_norm.bias"])
+
+
+def test_forward_matches_the_written_out_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = synthetic_state(seed=4)
+    path = write_checkpoint(tmp_path / "ck.pt", monkeypatch, state=state)
+    encoder = avhubert_from_fairseq(path, output_norm="none").eval()
+    video = torch.randint(0, 256, (2, 6, 88, 88), dtype=torch.uint8)
+    with torch.no_grad():
+        ours, _ = encoder(video, torch.tensor([6, 6]))
+        expected = reference_forward(state, video)
+    torch.testing.assert_close(ours, expected, atol=1e-4, rtol=1e-4)
