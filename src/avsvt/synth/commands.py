@@ -1,4 +1,4 @@
-"""``avsvt synth corpus|preview``."""
+"""``avsvt synth corpus|musan|preview``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     errors = [p for p in validate_root(root) if p.is_error]
     print(f"{root}: synthetic N20EMv2 root, {'valid' if not errors else 'INVALID'}")
     return 1 if errors else 0
+
+
+def _cmd_musan(args: argparse.Namespace) -> int:
+    from avsvt.noise.library import synth_musan_library
+
+    root = synth_musan_library(args.out, seed=args.seed, preset=args.preset, workers=args.workers)
+    print(f"{root}: synthetic noise library in the MUSAN layout")
+    return 0
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:
@@ -45,6 +53,16 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--preset", choices=["default", "tiny"], default="default", help="corpus size")
     p.add_argument("--workers", type=int, default=2, help="processes")
     p.set_defaults(handler=_cmd_corpus)
+    p = group.add_parser(
+        "musan",
+        help="a synthetic noise library in the MUSAN layout (as `avsvt musan synth`)",
+        formatter_class=fmt,
+    )
+    p.add_argument("out", type=Path, help="output folder (speech/, music/, noise/)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same bytes")
+    p.add_argument("--preset", choices=["default", "tiny"], default="default", help="library size")
+    p.add_argument("--workers", type=int, default=2, help="processes")
+    p.set_defaults(handler=_cmd_musan)
     p = group.add_parser(
         "preview",
         help="spectrogram + notes + mouth opening + lip frames of a song",
