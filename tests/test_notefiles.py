@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from avsvt.errors import DataError
@@ -43,9 +45,13 @@ def test_headerless_csv_flavours_are_told_apart(tmp_path):
 
 
 def test_real_vocadito_annotation_reads(tmp_path):
-    from conftest import SHARED_DATA
-
-    path = SHARED_DATA / "vocadito" / "vocadito_1_notesA1.csv"
+    path = (
+        Path(__file__).resolve().parents[2]
+        / "shared"
+        / "data"
+        / "vocadito"
+        / "vocadito_1_notesA1.csv"
+    )
     if not path.exists():
         pytest.skip(f"shared data not found at {path}")
     notes = read_notes(path)

@@ -1,10 +1,12 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from avsvt.constants import SAMPLE_RATE
 from avsvt.transcribe.inputs import load_audio, load_video
-from conftest import SHARED_DATA
 
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # beside the repository
 GRID = SHARED_DATA / "grid" / "lbbc2a.mpg"
 
 
