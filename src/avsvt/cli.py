@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "avsvt.synth.commands",
     "avsvt.models.commands",
     "avsvt.noise.commands",
+    "avsvt.recipes.commands",
 )
 
 

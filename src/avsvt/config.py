@@ -146,6 +146,18 @@ def to_dict(config: Any) -> dict[str, Any]:
     return result
 
 
+def merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: nested mappings merge key by key, other values replace."""
+    merged = dict(base)
+    for key, value in changes.items():
+        old = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            merged[key] = merge(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def apply_overrides(
     data: dict[str, Any], overrides: Sequence[str], *, source: str
 ) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from avsvt.models.config import (
     FusionConfig,
     ModelConfig,
     VideoEncoderConfig,
+    configure,
     preset,
 )
 from avsvt.models.transcriber import EncoderFeatures, Transcriber, TranscriberOutput
@@ -21,6 +22,7 @@ __all__ = [
     "Transcriber",
     "TranscriberOutput",
     "VideoEncoderConfig",
+    "configure",
     "load_checkpoint",
     "load_model",
     "preset",

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
+from avsvt.config import merge
 from avsvt.constants import VIDEO_MEAN, VIDEO_MIN_SIDE, VIDEO_STD, Modality
 from avsvt.errors import ConfigError
 
@@ -373,3 +374,15 @@ def preset(name: str, modality: str = "audio") -> ModelConfig:
             fusion=FusionConfig(),
         )
     raise ConfigError(f"unknown model preset {name!r}; choose one of {', '.join(PRESETS)}")
+
+
+def configure(name: str, modality: str, changes: Mapping[str, Any] | None = None) -> ModelConfig:
+    """A preset with some of its values changed (nested keys, as in a run config's ``model:``).
+
+    ``configure("large", "audio", {"audio_encoder": {"hf_path": "/models/w2v2"}})`` is the large
+    preset whose audio encoder loads local weights; a changed sub-config keeps its other values.
+
+    Raises:
+        ConfigError: Unknown preset, keys or values.
+    """
+    return ModelConfig.from_dict(merge(preset(name, modality).to_dict(), changes or {}))

@@ -11,7 +11,7 @@ What it does, epoch by epoch (reference-system.md sections 2.3-2.5, 6.6):
   ``max_nonfinite`` per epoch, then the run stops with an error);
 * after each epoch: validation loss and whole-song scores (utterances stitched per song, decoded
   and scored, see :mod:`avsvt.train.evaluate`), NewBob annealing on the validation loss, the best
-  model kept by validation COnPOff F1;
+  model kept by validation COnPOff F1 (or another ``select_metric``);
 * crash safety: ``last.pt`` (weights, optimisers, schedulers, RNG states, position in the epoch)
   written atomically every ``checkpoint_every_steps`` steps and at every epoch end; a rerun resumes
   from it and, on CPU, reaches the same weights and metrics as an uninterrupted run;
@@ -29,7 +29,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
@@ -75,6 +75,7 @@ class TrainConfig:
     checkpoint_every_steps: int = 0
     max_nonfinite: int = 3
     amp: bool = True
+    select_metric: Literal["COnPOff", "COnP", "COn", "COff"] = "COnPOff"
     optim: OptimConfig = field(default_factory=OptimConfig)
 
 
@@ -333,7 +334,7 @@ def fit(
         )
         for scheduler in optimisers.schedulers:
             scheduler.step(valid_loss)
-        metric = evaluation.mean.COnPOff.f1
+        metric = getattr(evaluation.mean, config.select_metric).f1
         row = {
             "epoch": float(epoch),
             "step": float(global_step),
@@ -354,10 +355,11 @@ def fit(
         if rank == 0:
             _write_log(run_dir / "log.csv", history)
             logger.info(
-                "epoch %d: train loss %.4f, valid loss %.4f, valid COnPOff %.3f%s",
+                "epoch %d: train loss %.4f, valid loss %.4f, valid %s %.3f%s",
                 epoch,
                 row["train_loss"],
                 valid_loss,
+                config.select_metric,
                 metric,
                 " (best)" if best_epoch == epoch else "",
             )

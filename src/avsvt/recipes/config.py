@@ -1,0 +1,195 @@
+"""The settings of ``avsvt run``: one typed tree, read from a small YAML file over these defaults.
+
+Every section is a frozen dataclass; :func:`avsvt.config.load_config` checks every key and type,
+so a misspelt option stops the run before any work. The defaults are the reference's where it has
+one (reference-system.md 2.4, 4.3, 6.6); ``configs/demo.yaml`` and ``configs/n20emv2.yaml`` change
+what a run on 2 CPU cores or on GPUs with the real data needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from avsvt.constants import NOISE_TYPES, SNRS_DB
+from avsvt.errors import ConfigError
+from avsvt.train.loop import OptimConfig, TrainConfig
+
+System = Literal["A", "AV"]
+GridBackend = Literal["local", "slurm"]
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Where the N20EMv2 root comes from.
+
+    Attributes:
+        root: An existing N20EMv2 root (the real data); None: the embedded synthetic corpus is
+            written to ``<out_dir>/corpus`` first.
+        preset: Size of the embedded corpus (``default``: 48 songs, ``tiny``: 6).
+        n_songs: Override the preset's number of songs.
+        seed: Seed of the embedded corpus.
+    """
+
+    root: str | None = None
+    preset: Literal["default", "tiny"] = "default"
+    n_songs: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """The noise conditions (reference 6.2): every type at every SNR, plus clean.
+
+    Attributes:
+        types: Noise types among accomp, babble, white, natural.
+        snrs_db: SNRs in dB.
+        seed: Seed of the noise tracks (a song's noise depends only on seed, song id and type).
+        rule: ``reference`` (mean-absolute-amplitude SNR) or ``rms``.
+        write_files: Write ``noise_data/<type>/SNR_<snr>dB.wav`` into the root first (the
+            reference's layout); otherwise mixtures are made in memory when features are
+            extracted, identical to the files (written files are used when they exist).
+        musan_dir: A prepared MUSAN root (``short-musan/babble/wav`` and ``noise/``), needed for
+            babble and natural; None with those types: the embedded synthetic library is built in
+            ``<out_dir>/musan``.
+    """
+
+    types: tuple[str, ...] = ("accomp",)
+    snrs_db: tuple[int, ...] = SNRS_DB
+    seed: int = 0
+    rule: Literal["reference", "rms"] = "reference"
+    write_files: bool = False
+    musan_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class StageOneConfig:
+    """One stage-1 system (audio-only or video-only): its model and its training.
+
+    Attributes:
+        preset: Model preset (``tiny``, ``cpu``, ``large``; see :func:`avsvt.models.preset`).
+        model: Changes to the preset's model config, as nested keys (e.g.
+            ``{"audio_encoder": {"hf_path": "/models/wav2vec2-large-lv60"}}``); checked when the
+            model is built.
+        train: The training loop's settings (``train.select_metric`` picks the best epoch).
+    """
+
+    preset: str = "cpu"
+    model: dict[str, Any] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    """Feature extraction with the best stage-1 models (reference section 5).
+
+    Attributes:
+        batch_size: Utterances per forward pass.
+        dtype: Storage type of the (T, D) arrays (``float16`` halves the disk for large models).
+    """
+
+    batch_size: int = 16
+    dtype: Literal["float32", "float16"] = "float32"
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """How the stage-2 jobs (one per system and condition) run.
+
+    Attributes:
+        backend: ``local`` (this machine, ``workers`` processes) or ``slurm`` (a submitit job
+            array; the run waits for it).
+        workers: Local processes running jobs side by side.
+        threads_per_worker: Torch threads of each local job (0: the cores divided by workers).
+        slurm_folder: submitit's log folder (default ``<out_dir>/slurm``).
+        slurm_partition: Slurm partition.
+        slurm_time_min: Time limit per job in minutes.
+        slurm_gpus_per_node: GPUs per job.
+        slurm_cpus_per_task: CPUs per job.
+        slurm_mem_gb: Memory per job.
+        slurm_array_parallelism: Jobs of the array running at once.
+    """
+
+    backend: GridBackend = "local"
+    workers: int = 1
+    threads_per_worker: int = 0
+    slurm_folder: str | None = None
+    slurm_partition: str | None = None
+    slurm_time_min: int = 240
+    slurm_gpus_per_node: int = 1
+    slurm_cpus_per_task: int = 8
+    slurm_mem_gb: int = 64
+    slurm_array_parallelism: int = 32
+
+
+def _stage2_train() -> TrainConfig:
+    # reference 6.6 with the README's --lr 0.003: one Adadelta over fusion + head, no probing
+    return TrainConfig(linear_probe_epochs=0, optim=OptimConfig(head_lr=3e-3))
+
+
+@dataclass(frozen=True)
+class StageTwoConfig:
+    """Stage 2: the A and AV systems per condition on precomputed features (reference 6.4-6.7).
+
+    Attributes:
+        systems: Which of ``A`` (audio features + zero video) and ``AV`` to train.
+        fusion: Changes to the fusion config of the audio model's preset (e.g. ``{"kind":
+            "concat"}``).
+        init_head_from_audio: Initialise the head from the stage-1 audio head (reference).
+        train: The training loop's settings.
+        grid: Where and how the jobs run.
+    """
+
+    systems: tuple[System, ...] = ("A", "AV")
+    fusion: dict[str, Any] = field(default_factory=dict)
+    init_head_from_audio: bool = True
+    train: TrainConfig = field(default_factory=_stage2_train)
+    grid: GridConfig = field(default_factory=GridConfig)
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The report: tables, the F1-vs-SNR figure, piano rolls, one HTML page.
+
+    Attributes:
+        piano_songs: Number of test songs drawn as piano rolls.
+        piano_snr_db: SNR of the piano rolls' condition (the first noise type); None: the lowest.
+    """
+
+    piano_songs: int = 3
+    piano_snr_db: int | None = None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``avsvt run`` does, from the data to the report.
+
+    Attributes:
+        out_dir: Run folder (stage outputs, features, report); relative to the working directory.
+        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+        threads: Torch threads of this process (0: torch's default).
+        workers: Processes for data preparation (corpus, noise files).
+        progress: Show progress bars.
+    """
+
+    out_dir: str = "runs/run"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = 0
+    workers: int = 2
+    progress: bool = True
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    audio: StageOneConfig = field(default_factory=StageOneConfig)
+    video: StageOneConfig = field(default_factory=StageOneConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    stage2: StageTwoConfig = field(default_factory=StageTwoConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+    def __post_init__(self) -> None:
+        bad = [t for t in self.noise.types if t not in NOISE_TYPES]
+        if bad:
+            raise ConfigError(f"noise.types: unknown type(s) {bad} (known: {list(NOISE_TYPES)})")
+        if not self.stage2.systems:
+            raise ConfigError("stage2.systems: give at least one of A, AV")
+        if self.stage2.grid.workers < 1 or self.workers < 1:
+            raise ConfigError("workers must be at least 1")

@@ -1,0 +1,328 @@
+"""``avsvt run``: from an N20EMv2 root (or the embedded corpus) to the noise-robustness report.
+
+Steps, each skipped when its done-marker matches its settings (:mod:`avsvt.recipes.steps`):
+
+1. ``corpus``: the embedded synthetic corpus (only when no ``corpus.root`` is given);
+2. ``validate``: the root is checked (every problem listed, errors stop the run);
+3. ``musan``: the embedded MUSAN-style library (only for babble/natural without ``musan_dir``);
+4. ``noise``: the noisy wavs in the reference layout (only with ``noise.write_files``);
+5. ``stage1-audio`` and ``stage1-video``: the single-modality systems;
+6. ``features``: encoder features per song and condition;
+7. ``stage2``: A and AV per condition (the grid, local or Slurm);
+8. ``report``: tables, figure, piano rolls, ``results.json``, ``index.html``.
+
+A folder whose settings changed is cleared before its step runs again (``settings.json`` in each
+stage folder), so a resumed checkpoint always belongs to the same settings; a step killed midway
+resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from avsvt.config import to_dict
+from avsvt.data.atomic import write_json_atomic, write_text_atomic
+from avsvt.data.n20em import Song, load_songs, validate_root
+from avsvt.errors import DataError
+from avsvt.recipes.config import RunConfig
+from avsvt.recipes.features import conditions, extract_features
+from avsvt.recipes.stage1 import BEST, split_songs, train_stage1
+from avsvt.recipes.stage2 import Stage2Job, job_dir, read_job_predictions
+from avsvt.recipes.steps import Step, fingerprint, run_steps
+from avsvt.report import Condition
+
+logger = logging.getLogger(__name__)
+
+SETTINGS = "settings.json"
+
+
+def fresh_dir(path: Path, settings: Any) -> Path:
+    """Make ``path`` hold work for ``settings``: cleared first when it holds work for others."""
+    marker = path / SETTINGS
+    key = fingerprint(settings)
+    if marker.exists():
+        try:
+            found = json.loads(marker.read_text()).get("fingerprint")
+        except (ValueError, AttributeError):
+            found = None
+        if found == key:
+            return path
+        logger.info("settings changed: %s cleared", path)
+        shutil.rmtree(path)
+    elif path.exists() and any(path.iterdir()):
+        logger.info("no settings record: %s cleared", path)
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(marker, {"fingerprint": key, "settings": settings})
+    return path
+
+
+class Run:
+    """The paths and settings of one run (see the module docstring for the steps)."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.out = Path(config.out_dir)
+        self.root = Path(config.corpus.root) if config.corpus.root else self.out / "corpus"
+        self.musan = Path(config.noise.musan_dir) if config.noise.musan_dir else self.out / "musan"
+        self.features = self.out / "features"
+        self.stage2 = self.out / "stage2"
+        self.report = self.out / "report"
+        self.needs_video = "AV" in config.stage2.systems
+        self.needs_musan = any(t in ("babble", "natural") for t in config.noise.types)
+
+    # --- settings each step depends on (cumulative: a change upstream reruns downstream) ---
+
+    def _corpus_settings(self) -> dict[str, Any]:
+        return {"root": str(self.root), "corpus": to_dict(self.config.corpus)}
+
+    def _stage1_settings(self, modality: str) -> dict[str, Any]:
+        stage = self.config.audio if modality == "audio" else self.config.video
+        return {"corpus": self._corpus_settings(), "stage": to_dict(stage)}
+
+    def _features_settings(self) -> dict[str, Any]:
+        return {
+            "audio": self._stage1_settings("audio"),
+            "video": self._stage1_settings("video") if self.needs_video else None,
+            "noise": to_dict(self.config.noise),
+            "features": to_dict(self.config.features),
+        }
+
+    def _stage2_settings(self) -> dict[str, Any]:
+        stage2 = to_dict(self.config.stage2)
+        stage2.pop("grid")
+        return {"features": self._features_settings(), "stage2": stage2}
+
+    @property
+    def babble_dir(self) -> Path | None:
+        """Babble clips (prepared MUSAN), when a noise type needs them."""
+        return self.musan / "short-musan" / "babble" / "wav" if self.needs_musan else None
+
+    @property
+    def natural_dir(self) -> Path | None:
+        """MUSAN's ``noise/`` folder, when a noise type needs it."""
+        return self.musan / "noise" if self.needs_musan else None
+
+    def songs(self) -> list[Song]:
+        """Every song of the root (all splits)."""
+        return load_songs(self.root)
+
+    # --- steps -------------------------------------------------------------------------------
+
+    def steps(self) -> list[Step]:
+        """The run's steps in order."""
+        c = self.config
+        steps = []
+        if c.corpus.root is None:
+            steps.append(Step("corpus", self._make_corpus, self._corpus_settings()))
+        steps.append(Step("validate", self._validate, self._corpus_settings()))
+        if self.needs_musan and c.noise.musan_dir is None:
+            steps.append(Step("musan", self._make_musan, {"seed": c.noise.seed}))
+        if c.noise.write_files:
+            steps.append(
+                Step(
+                    "noise",
+                    self._write_noise,
+                    {"corpus": self._corpus_settings(), "noise": to_dict(c.noise)},
+                )
+            )
+        steps.append(
+            Step("stage1-audio", lambda: self._stage1("audio"), self._stage1_settings("audio"))
+        )
+        if self.needs_video:
+            steps.append(
+                Step("stage1-video", lambda: self._stage1("video"), self._stage1_settings("video"))
+            )
+        steps.append(Step("features", self._features, self._features_settings()))
+        steps.append(Step("stage2", self._stage2, self._stage2_settings()))
+        steps.append(
+            Step(
+                "report",
+                self._report,
+                {"stage2": self._stage2_settings(), "report": to_dict(c.report)},
+            )
+        )
+        return steps
+
+    def _make_corpus(self) -> None:
+        from avsvt.synth.corpus import synth_corpus
+
+        c = self.config.corpus
+        synth_corpus(
+            self.root,
+            n_songs=c.n_songs,
+            seed=c.seed,
+            preset=c.preset,
+            workers=self.config.workers,
+            progress=self.config.progress,
+        )
+
+    def _validate(self) -> None:
+        problems = validate_root(self.root, need_video=self.needs_video)
+        for problem in problems:
+            if not problem.is_error:
+                logger.warning("%s", problem)
+        errors = [p for p in problems if p.is_error]
+        if errors:
+            raise DataError(
+                f"{len(errors)} problem(s) in the corpus, first: {errors[0]} "
+                f"(avsvt validate {self.root} lists them all)",
+                path=self.root,
+            )
+
+    def _make_musan(self) -> None:
+        from avsvt.noise.library import synth_musan_library
+        from avsvt.noise.musan import PrepareConfig, prepare_musan
+
+        synth_musan_library(self.musan, seed=self.config.noise.seed, workers=self.config.workers)
+        prepare_musan(
+            self.musan,
+            config=PrepareConfig(n_babble=(200, 40, 40)),
+            workers=self.config.workers,
+            progress=self.config.progress,
+        )
+
+    def _write_noise(self) -> None:
+        from avsvt.noise.synthesis import synthesize_noise
+
+        n = self.config.noise
+        synthesize_noise(
+            self.root,
+            babble_dir=self.babble_dir,
+            natural_dir=self.natural_dir,
+            types=n.types,
+            snrs_db=n.snrs_db,
+            seed=n.seed,
+            rule=n.rule,
+            workers=self.config.workers,
+            progress=self.config.progress,
+        )
+
+    def stage1_dir(self, modality: str) -> Path:
+        """Folder of a stage-1 system (``audio`` or ``video``)."""
+        return self.out / "stage1" / modality
+
+    def _stage1(self, modality: str) -> None:
+        stage = self.config.audio if modality == "audio" else self.config.video
+        run_dir = fresh_dir(self.stage1_dir(modality), self._stage1_settings(modality))
+        train_stage1(
+            self.songs(),
+            modality,
+            stage,
+            run_dir,
+            device=self.config.device,
+            progress=self.config.progress,
+        )
+
+    def _features(self) -> None:
+        from avsvt.recipes.systems import resolve_device
+
+        fresh_dir(self.features, self._features_settings())
+        extract_features(
+            self.songs(),
+            audio_model=self.stage1_dir("audio") / BEST,
+            video_model=self.stage1_dir("video") / BEST if self.needs_video else None,
+            features_dir=self.features,
+            noise=self.config.noise,
+            config=self.config.features,
+            babble_dir=self.babble_dir,
+            natural_dir=self.natural_dir,
+            device=resolve_device(self.config.device),
+            progress=self.config.progress,
+        )
+
+    def jobs(self) -> list[Stage2Job]:
+        """The stage-2 grid: every system in every condition."""
+        songs = tuple(self.songs())
+        return [
+            Stage2Job(
+                system=system,
+                condition=condition,
+                songs=songs,
+                audio_model=self.stage1_dir("audio") / BEST,
+                video_model=self.stage1_dir("video") / BEST if self.needs_video else None,
+                features_dir=self.features,
+                run_dir=job_dir(self.stage2, system, condition),
+                config=self.config.stage2,
+                device=self.config.device,
+                threads=self.config.threads,
+            )
+            for condition in conditions(self.config.noise)
+            for system in self.config.stage2.systems
+        ]
+
+    def _stage2(self) -> None:
+        from avsvt.recipes.grid import run_grid
+
+        fresh_dir(self.stage2, self._stage2_settings())
+        run_grid(
+            self.jobs(),
+            self.config.stage2.grid,
+            slurm_folder=self.out / "slurm",
+            progress=self.config.progress,
+        )
+
+    def _report(self) -> None:
+        from avsvt.evaluation import evaluate_notes
+        from avsvt.noise.synthesis import NoiseMixer
+        from avsvt.report import SystemRun, write_report
+
+        test = split_songs(self.songs(), "test")
+        references = {song.song_id: list(song.notes) for song in test}
+        runs = []
+        for job in self.jobs():
+            predictions = read_job_predictions(job.run_dir, test)
+            evaluation = evaluate_notes({s: (references[s], predictions[s]) for s in references})
+            runs.append(SystemRun(job.system, job.condition, evaluation, predictions))
+        noise = self.config.noise
+        snr = (
+            self.config.report.piano_snr_db
+            if self.config.report.piano_snr_db is not None
+            else min(noise.snrs_db)
+        )
+        piano = Condition(noise.types[0], snr) if noise.types else Condition()
+        mixer = NoiseMixer(
+            babble_dir=self.babble_dir,
+            natural_dir=self.natural_dir,
+            seed=noise.seed,
+            rule=noise.rule,
+            types=noise.types,
+        )
+        by_id = {song.song_id: song for song in test}
+
+        def load_audio(song_id: str) -> Any:
+            assert piano.noise_type is not None and piano.snr_db is not None
+            return mixer.mixture(by_id[song_id], piano.noise_type, piano.snr_db)
+
+        settings = (
+            f"corpus {self.root} ({len(self.songs())} songs, {len(test)} in test); "
+            f"noise {', '.join(noise.types)} at {list(noise.snrs_db)} dB + clean; "
+            f"stage 1 presets audio {self.config.audio.preset}, video {self.config.video.preset}; "
+            f"stage 2 {self.config.stage2.train.epochs} epochs"
+        )
+        write_report(
+            self.report,
+            runs,
+            references=references,
+            piano_songs=[s.song_id for s in test[: self.config.report.piano_songs]],
+            piano_condition=piano,
+            load_audio=load_audio if piano.noise_type else None,
+            notes_text=settings,
+        )
+
+
+def run_pipeline(config: RunConfig, *, force: bool = False) -> Path:
+    """Run (or finish) every step of a run; returns the report's ``index.html``."""
+    import torch
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    run = Run(config)
+    run.out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run.out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
+    run_steps(run.steps(), run.out / "steps", force=force)
+    return run.report / "index.html"
