@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from avsvt.errors import AvsvtError, ConfigError
 from avsvt.recipes.config import GridConfig
 from avsvt.recipes.stage2 import Stage2Job, run_stage2_job
+from avsvt.train.distributed import under_torchrun
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def run_grid(
             except Exception as exc:  # noqa: BLE001 - submitit re-raises the job's error
                 failures.append(f"{job.name}: {str(exc).strip().splitlines()[-1]}")
             bar.update()
-    elif config.workers == 1:
+    elif config.workers == 1 or under_torchrun():  # torchrun: every job is data-parallel
         for job in todo:
             run_stage2_job(job)
             bar.update()
@@ -107,7 +108,7 @@ def run_grid(
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=config.workers, mp_context=context) as pool:
             futures = {pool.submit(run_stage2_job, job): job for job in todo}
-            for future in _as_completed(futures):
+            for future in as_completed(futures):
                 try:
                     future.result()
                 except AvsvtError:
@@ -120,9 +121,3 @@ def run_grid(
         raise AvsvtError(
             f"{len(failures)} stage-2 job(s) failed (rerun to retry): " + "; ".join(failures)
         )
-
-
-def _as_completed(futures: Any) -> Any:
-    from concurrent.futures import as_completed
-
-    return as_completed(futures)

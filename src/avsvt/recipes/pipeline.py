@@ -41,7 +41,19 @@ SETTINGS = "settings.json"
 
 
 def fresh_dir(path: Path, settings: Any) -> Path:
-    """Make ``path`` hold work for ``settings``: cleared first when it holds work for others."""
+    """Make ``path`` hold work for ``settings``: cleared first when it holds work for others.
+
+    Under torchrun rank 0 does it while the other processes wait.
+    """
+    from avsvt.train.distributed import barrier, is_main_process
+
+    if is_main_process():
+        _fresh_dir(path, settings)
+    barrier()
+    return path
+
+
+def _fresh_dir(path: Path, settings: Any) -> Path:
     marker = path / SETTINGS
     key = fingerprint(settings)
     if marker.exists():
@@ -78,7 +90,8 @@ class Run:
     # --- settings each step depends on (cumulative: a change upstream reruns downstream) ---
 
     def _corpus_settings(self) -> dict[str, Any]:
-        return {"root": str(self.root), "corpus": to_dict(self.config.corpus)}
+        # the embedded corpus lives inside the run folder: its settings, not its path, identify it
+        return to_dict(self.config.corpus)
 
     def _stage1_settings(self, modality: str) -> dict[str, Any]:
         stage = self.config.audio if modality == "audio" else self.config.video
@@ -131,14 +144,25 @@ class Run:
                 )
             )
         steps.append(
-            Step("stage1-audio", lambda: self._stage1("audio"), self._stage1_settings("audio"))
+            Step(
+                "stage1-audio",
+                lambda: self._stage1("audio"),
+                self._stage1_settings("audio"),
+                parallel=True,
+            )
         )
         if self.needs_video:
             steps.append(
-                Step("stage1-video", lambda: self._stage1("video"), self._stage1_settings("video"))
+                Step(
+                    "stage1-video",
+                    lambda: self._stage1("video"),
+                    self._stage1_settings("video"),
+                    parallel=True,
+                )
             )
         steps.append(Step("features", self._features, self._features_settings()))
-        steps.append(Step("stage2", self._stage2, self._stage2_settings()))
+        local = c.stage2.grid.backend == "local"
+        steps.append(Step("stage2", self._stage2, self._stage2_settings(), parallel=local))
         steps.append(
             Step(
                 "report",
@@ -316,13 +340,22 @@ class Run:
 
 
 def run_pipeline(config: RunConfig, *, force: bool = False) -> Path:
-    """Run (or finish) every step of a run; returns the report's ``index.html``."""
+    """Run (or finish) every step of a run; returns the report's ``index.html``.
+
+    Under ``torchrun`` the training steps (stage 1, and stage 2 on the local backend) run as
+    DistributedDataParallel over the processes; the other steps run on rank 0.
+    """
     import torch
+
+    from avsvt.train.distributed import distributed, is_main_process
 
     if config.threads:
         torch.set_num_threads(config.threads)
     run = Run(config)
-    run.out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run.out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
-    run_steps(run.steps(), run.out / "steps", force=force)
+    with distributed():
+        if is_main_process():
+            run.out.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(to_dict(config), indent=2) + "\n"
+            write_text_atomic(run.out / "config.json", text)
+        run_steps(run.steps(), run.out / "steps", force=force)
     return run.report / "index.html"

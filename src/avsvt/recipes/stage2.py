@@ -38,6 +38,7 @@ from avsvt.recipes.stage1 import BEST, split_songs
 from avsvt.recipes.systems import FeatureModel, resolve_device, stage2_trainable
 from avsvt.report import Condition
 from avsvt.train.datasets import FeatureUtterances
+from avsvt.train.distributed import barrier, is_main_process
 from avsvt.train.evaluate import predict_songs
 from avsvt.train.loop import fit
 
@@ -157,6 +158,9 @@ def run_stage2_job(job: Stage2Job) -> Path:
         on_best=keep_best,
         progress=job.progress,
     )
+    if not is_main_process():  # under torchrun, rank 0 scores the test split
+        barrier()
+        return job.run_dir
     best = load_model(job.run_dir / BEST)
     model = FeatureModel(best, use_video=job.system == "AV").to(device)
     test = _datasets(job, split_songs(songs, "test"))
@@ -177,6 +181,7 @@ def run_stage2_job(job: Stage2Job) -> Path:
         evaluation.mean.COnPOff.f1,
         evaluation.mean.COn.f1,
     )
+    barrier()
     return job.run_dir
 
 

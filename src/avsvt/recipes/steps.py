@@ -1,5 +1,8 @@
 """Resumable steps: each step runs once, leaves a done-marker, and is skipped on rerun.
 
+Under ``torchrun`` every process walks the same steps: a ``parallel`` step (training) runs on all
+of them, any other step on rank 0 while the others wait at a barrier; only rank 0 writes markers.
+
 A step's marker (``steps/<name>.done``, JSON) is written atomically after the step's outputs, so a
 step killed midway has no marker and runs again (its own outputs are atomic, and finished parts are
 skipped inside the step). The marker records a fingerprint of the settings the step depends on: if
@@ -29,6 +32,7 @@ class Step:
     name: str
     run: Callable[[], None]
     settings: Any = None  # what the step depends on (JSON-serialisable); changes force a rerun
+    parallel: bool = False  # under torchrun: runs on every process (else on rank 0 only)
 
 
 def fingerprint(settings: Any) -> str:
@@ -43,6 +47,10 @@ def run_steps(steps: list[Step], marker_dir: Path, *, force: bool = False) -> di
     Returns:
         Seconds spent per step that ran (skipped steps are absent).
     """
+    import torch.distributed as dist
+
+    shared = dist.is_available() and dist.is_initialized()
+    main = not shared or dist.get_rank() == 0
     timings = {}
     for index, step in enumerate(steps, start=1):
         marker = marker_dir / f"{step.name}.done"
@@ -57,9 +65,15 @@ def run_steps(steps: list[Step], marker_dir: Path, *, force: bool = False) -> di
                 continue
         logger.info("[%d/%d] %s ...", index, len(steps), step.name)
         start = time.perf_counter()
-        step.run()
+        if step.parallel or main:
+            step.run()
+        if shared:
+            dist.barrier()
         seconds = time.perf_counter() - start
-        write_json_atomic(marker, {"fingerprint": key, "seconds": round(seconds, 2)})
+        if main:
+            write_json_atomic(marker, {"fingerprint": key, "seconds": round(seconds, 2)})
+        if shared:
+            dist.barrier()
         timings[step.name] = seconds
         logger.info("[%d/%d] %s finished in %.1f s", index, len(steps), step.name, seconds)
     return timings

@@ -41,3 +41,9 @@ def distributed() -> Iterator[torch.device]:
 def is_main_process() -> bool:
     """True on rank 0 (or without distribution)."""
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def barrier() -> None:
+    """Wait for every process (a no-op without distribution)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()

@@ -1,0 +1,97 @@
+"""`avsvt run` end to end on the tiny config: outputs, reruns, changed settings, determinism."""
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from avsvt.config import load_config
+from avsvt.models import load_model
+from avsvt.recipes.config import RunConfig
+from avsvt.recipes.pipeline import run_pipeline
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+METRICS = {"COnPOff", "COnP", "COn", "COff"}
+
+
+def tiny(out: Path, *overrides: str) -> RunConfig:
+    return load_config(
+        RunConfig, CONFIGS / "tiny.yaml", [f"out_dir={out}", "progress=false", *overrides]
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    index = run_pipeline(tiny(out))
+    return out, index
+
+
+def test_the_run_writes_the_report(tiny_run):
+    out, index = tiny_run
+    report = index.parent
+    assert index == out / "report" / "index.html"
+    results = json.loads((report / "results.json").read_text())
+    assert set(results) == {"A", "AV"}
+    for system in results.values():
+        assert list(system) == ["accomp"]
+        assert list(system["accomp"]) == ["-10", "10", "clean"]
+        for scores in system["accomp"].values():
+            assert set(scores) == METRICS
+            assert all(0.0 <= f1 <= 1.0 for f1 in scores.values())
+    page = index.read_text()
+    assert page.count('src="data:image/png;base64,') >= 2  # the figure and a piano roll
+    assert "COnPOff" in page
+    test_songs = {p.stem for p in (out / "stage2" / "AV" / "clean" / "test").glob("*.json")}
+    assert test_songs and (report / "predictions").is_dir()
+    assert len(list((report / "predictions").rglob("*.mid"))) == 6 * len(test_songs)
+
+
+def test_stage2_models_are_complete_audio_visual_transcribers(tiny_run):
+    out, _ = tiny_run
+    av = load_model(out / "stage2" / "AV" / "accomp_-10dB" / "best.safetensors")
+    audio = load_model(out / "stage1" / "audio" / "best.safetensors")
+    video = load_model(out / "stage1" / "video" / "best.safetensors")
+    assert av.modality == "audio_visual" and av.uses_video
+    for name, value in audio.audio_encoder.state_dict().items():
+        assert (av.audio_encoder.state_dict()[name] == value).all(), name
+    for name, value in video.video_encoder.state_dict().items():
+        assert (av.video_encoder.state_dict()[name] == value).all(), name
+
+
+def test_a_second_run_skips_every_step(tiny_run, caplog):
+    out, index = tiny_run
+    before = (index.parent / "results.json").read_bytes()
+    with caplog.at_level(logging.INFO, logger="avsvt.recipes.steps"):
+        run_pipeline(tiny(out))
+    skipped = [r for r in caplog.records if "done already, skipped" in r.getMessage()]
+    assert len(skipped) == 7
+    assert (index.parent / "results.json").read_bytes() == before
+
+
+def test_a_changed_stage2_setting_reruns_stage2_and_the_report_only(tiny_run, tmp_path, caplog):
+    out, _ = tiny_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    with caplog.at_level(logging.INFO, logger="avsvt.recipes.steps"):
+        run_pipeline(tiny(copy, "stage2.train.epochs=1"))
+    ran = [r.getMessage().split()[1] for r in caplog.records if "finished in" in r.getMessage()]
+    assert ran == ["stage2", "report"]
+    history = (copy / "stage2" / "A" / "clean" / "log.csv").read_text().splitlines()
+    assert len(history) == 2  # header + the one epoch: the old folder was cleared
+
+
+def test_the_same_seed_gives_identical_results(tiny_run, tmp_path):
+    out, index = tiny_run
+    again = run_pipeline(tiny(tmp_path / "again"))
+    assert (again.parent / "results.json").read_bytes() == (
+        index.parent / "results.json"
+    ).read_bytes()
+    for part in ("stage1/audio/best.safetensors", "stage2/AV/clean/best.safetensors"):
+        first = load_model(out / part).state_dict()
+        second = load_model(tmp_path / "again" / part).state_dict()
+        assert first.keys() == second.keys()
+        assert all(torch.equal(first[k], second[k]) for k in first), part
