@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/avsvt demo
+	$(BIN)/avsvt run configs/demo.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -64,13 +64,6 @@ def _cmd_labels(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from avsvt.demo import run_demo
-
-    run_demo(Path(args.out))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``avsvt`` command."""
     parser = argparse.ArgumentParser(
@@ -114,10 +107,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root", type=Path, help="N20EMv2 root")
     p.add_argument("--overwrite", action="store_true", help="rewrite label files that exist")
     p.set_defaults(handler=_cmd_labels)
-
-    p = sub.add_parser("demo", help="run the main job on the embedded data", formatter_class=fmt)
-    p.add_argument("--out", default="runs/demo", help="output folder")
-    p.set_defaults(handler=_cmd_demo)
 
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).add_commands(sub)

@@ -67,3 +67,27 @@ def test_epoch_order_is_seeded_or_sorted():
     )
     assert epoch_order(3, epoch=0, seed=0, shuffle=False, durations_s=[5.0, 2.5, 7.0]) == [1, 0, 2]
     assert list(batches([4, 3, 2, 1, 0], 2)) == [[4, 3], [2, 1], [0]]
+
+
+def test_accompaniment_mixing_hits_the_drawn_snr_and_repeats(tiny_root):
+    from avsvt.data.audio import read_audio
+    from avsvt.noise.mixing import measured_snr_db
+    from avsvt.train.datasets import AccompMix
+
+    songs = load_songs(tiny_root)
+    clean = AudioUtterances(songs)
+    config = AccompMix(probability=1.0, snr_db=(3.0, 12.0), seed=5)
+    mixed = AudioUtterances(songs, accomp_mix=config)
+    for i, song in enumerate(songs):
+        rng = np.random.default_rng([5, i])
+        rng.random()
+        snr_db = rng.uniform(3.0, 12.0)
+        vocals = clean[i].audio.numpy()
+        mixture = mixed[i].audio.numpy()
+        assert abs(measured_snr_db(vocals, mixture) - snr_db) < 0.05
+        residual = mixture - vocals * (mixture @ vocals) / (vocals @ vocals)
+        accomp = read_audio(song.accomp_path)
+        assert abs(np.corrcoef(residual, accomp)[0, 1]) > 0.9  # what was added is the accomp
+        assert torch.equal(mixed[i].audio, AudioUtterances(songs, accomp_mix=config)[i].audio)
+    off = AudioUtterances(songs, accomp_mix=AccompMix(probability=0.0))
+    assert all(torch.equal(off[i].audio, clean[i].audio) for i in range(len(songs)))

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from avsvt.constants import NOISE_TYPES, SNRS_DB
 from avsvt.errors import ConfigError
+from avsvt.train.datasets import AccompMix
 from avsvt.train.loop import OptimConfig, TrainConfig
 
 System = Literal["A", "AV"]
@@ -72,11 +73,15 @@ class StageOneConfig:
             ``{"audio_encoder": {"hf_path": "/models/wav2vec2-large-lv60"}}``); checked when the
             model is built.
         train: The training loop's settings (``train.select_metric`` picks the best epoch).
+        accomp_mix: Audio only: mix the song's accompaniment into a share of the training
+            utterances (off by default, as the reference trains stage 1 on clean vocals; it
+            adds MIR-ST500's accompanied songs instead, which the embedded data has no match for).
     """
 
     preset: str = "cpu"
     model: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
+    accomp_mix: AccompMix = field(default_factory=AccompMix)
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,13 @@ def train_stage1(
     model_config = configure(config.preset, modality, config.model)
     torch.manual_seed(config.train.seed)
     model = Transcriber(model_config).to(resolve_device(device))
-    dataset = AudioUtterances if modality == "audio" else VideoUtterances
-    train = dataset(split_songs(songs, "train"))
-    valid = dataset(split_songs(songs, "valid"))
+    train: AudioUtterances | VideoUtterances
+    if modality == "audio":
+        train = AudioUtterances(split_songs(songs, "train"), accomp_mix=config.accomp_mix)
+        valid: AudioUtterances | VideoUtterances = AudioUtterances(split_songs(songs, "valid"))
+    else:
+        train = VideoUtterances(split_songs(songs, "train"))
+        valid = VideoUtterances(split_songs(songs, "valid"))
 
     def keep_best(module: torch.nn.Module, evaluation: Evaluation, epoch: int) -> None:
         assert isinstance(module, Transcriber)

@@ -154,6 +154,25 @@ def _audio_spans(songs: Sequence[Song]) -> list[tuple[Song, UtteranceSpan]]:
     return spans
 
 
+@dataclass(frozen=True)
+class AccompMix:
+    """Multi-condition training: the song's own accompaniment mixed into some utterances.
+
+    Utterance ``i`` is mixed with probability ``probability`` at an SNR drawn uniformly from
+    ``snr_db`` (reference mixing rule), both drawn from ``default_rng([seed, i])``: the same
+    utterances get the same mixtures in every epoch and every run.
+
+    Attributes:
+        probability: Share of utterances mixed (0 = off, the reference's clean stage 1).
+        snr_db: (lowest, highest) SNR in dB.
+        seed: Seed of the draws.
+    """
+
+    probability: float = 0.0
+    snr_db: tuple[float, float] = (0.0, 20.0)
+    seed: int = 0
+
+
 class AudioUtterances(_SongUtterances):
     """Stage-1 audio: (samples,) float32 waveforms and 49.8 fps labels per utterance.
 
@@ -161,6 +180,7 @@ class AudioUtterances(_SongUtterances):
         songs: Songs to cut into utterances.
         load_audio: Returns a song's waveform; clean vocals by default, or a noisy mixture.
         cache_songs: Keep decoded songs in memory (fine for the embedded corpus).
+        accomp_mix: Mix the accompaniment into some utterances (see :class:`AccompMix`).
     """
 
     def __init__(
@@ -169,11 +189,31 @@ class AudioUtterances(_SongUtterances):
         *,
         load_audio: AudioLoader = clean_vocals,
         cache_songs: bool = True,
+        accomp_mix: AccompMix | None = None,
     ) -> None:
         super().__init__(songs, _audio_spans(songs))
         self.load_audio = load_audio
         self.cache_songs = cache_songs
+        self.accomp_mix = accomp_mix
         self._audio: dict[str, npt.NDArray[np.float32]] = {}
+        self._accomp: dict[str, npt.NDArray[np.float32]] = {}
+
+    def _mixed(self, i: int, song: Song, span: UtteranceSpan, audio: np.ndarray) -> np.ndarray:
+        from avsvt.noise.mixing import mix
+
+        config = self.accomp_mix
+        if config is None or config.probability <= 0:
+            return audio
+        rng = np.random.default_rng([config.seed, i])
+        if rng.random() >= config.probability:
+            return audio
+        snr_db = float(rng.uniform(*config.snr_db))
+        if song.song_id not in self._accomp:
+            self._accomp[song.song_id] = read_audio(song.accomp_path)
+        accomp = self._accomp[song.song_id][span.samples]
+        if len(accomp) != len(audio):
+            raise DataError("accompaniment shorter than the vocals", path=song.accomp_path)
+        return mix(audio, accomp, snr_db).astype(np.float32)
 
     def _waveform(self, song: Song) -> npt.NDArray[np.float32]:
         if song.song_id in self._audio:
@@ -192,7 +232,9 @@ class AudioUtterances(_SongUtterances):
             span.index,
             span.count,
             labels=torch.from_numpy(labels[span.audio_frames]),
-            audio=torch.from_numpy(np.ascontiguousarray(audio[span.samples])),
+            audio=torch.from_numpy(
+                np.ascontiguousarray(self._mixed(i, song, span, audio[span.samples]))
+            ),
         )
 
 
