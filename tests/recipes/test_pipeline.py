@@ -10,8 +10,9 @@ import torch
 
 from avsvt.config import load_config
 from avsvt.models import load_model
-from avsvt.recipes.config import RunConfig
-from avsvt.recipes.pipeline import run_pipeline
+from avsvt.recipes.config import GridConfig, RunConfig
+from avsvt.recipes.grid import run_grid
+from avsvt.recipes.pipeline import Run, run_pipeline
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 METRICS = {"COnPOff", "COnP", "COn", "COff"}
@@ -95,3 +96,30 @@ def test_the_same_seed_gives_identical_results(tiny_run, tmp_path):
         second = load_model(tmp_path / "again" / part).state_dict()
         assert first.keys() == second.keys()
         assert all(torch.equal(first[k], second[k]) for k in first), part
+
+
+@pytest.mark.parametrize(
+    "grid, cluster",
+    [
+        (GridConfig(backend="slurm", slurm_time_min=10, slurm_cpus_per_task=1), "local"),
+        (GridConfig(backend="local", workers=2, threads_per_worker=1), None),
+    ],
+    ids=["submitit-job-array", "process-pool"],
+)
+def test_the_stage2_grid_runs_as_a_job_array_or_in_processes(tiny_run, tmp_path, grid, cluster):
+    out, _ = tiny_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    redo = [copy / "stage2" / "AV" / "accomp_-10dB", copy / "stage2" / "A" / "clean"]
+    for folder in redo:
+        shutil.rmtree(folder)
+    jobs = Run(tiny(copy)).jobs()
+    run_grid(jobs, grid, slurm_folder=tmp_path / "slurm", cluster=cluster, progress=False)
+    assert all(job.done for job in jobs)
+    for folder in redo:
+        scores = json.loads((folder / "scores.json").read_text())
+        original = json.loads((out / folder.relative_to(copy) / "scores.json").read_text())
+        assert scores["songs"].keys() == original["songs"].keys()
+        assert scores == original  # same job, same seed: the same scores wherever it ran
+    if cluster is not None:
+        assert list((tmp_path / "slurm").glob("*_log.out"))  # submitit ran them

@@ -40,20 +40,18 @@ logger = logging.getLogger(__name__)
 SETTINGS = "settings.json"
 
 
-def fresh_dir(path: Path, settings: Any) -> Path:
-    """Make ``path`` hold work for ``settings``: cleared first when it holds work for others.
-
-    Under torchrun rank 0 does it while the other processes wait.
-    """
+def shared_fresh_dir(path: Path, settings: Any) -> Path:
+    """:func:`fresh_dir` from a step every torchrun process runs: rank 0 does it, all wait."""
     from avsvt.train.distributed import barrier, is_main_process
 
     if is_main_process():
-        _fresh_dir(path, settings)
+        fresh_dir(path, settings)
     barrier()
     return path
 
 
-def _fresh_dir(path: Path, settings: Any) -> Path:
+def fresh_dir(path: Path, settings: Any) -> Path:
+    """Make ``path`` hold work for ``settings``: cleared first when it holds work for others."""
     marker = path / SETTINGS
     key = fingerprint(settings)
     if marker.exists():
@@ -232,7 +230,7 @@ class Run:
 
     def _stage1(self, modality: str) -> None:
         stage = self.config.audio if modality == "audio" else self.config.video
-        run_dir = fresh_dir(self.stage1_dir(modality), self._stage1_settings(modality))
+        run_dir = shared_fresh_dir(self.stage1_dir(modality), self._stage1_settings(modality))
         train_stage1(
             self.songs(),
             modality,
@@ -282,7 +280,8 @@ class Run:
     def _stage2(self) -> None:
         from avsvt.recipes.grid import run_grid
 
-        fresh_dir(self.stage2, self._stage2_settings())
+        every_process = self.config.stage2.grid.backend == "local"  # see steps(): parallel
+        (shared_fresh_dir if every_process else fresh_dir)(self.stage2, self._stage2_settings())
         run_grid(
             self.jobs(),
             self.config.stage2.grid,
@@ -353,6 +352,8 @@ def run_pipeline(config: RunConfig, *, force: bool = False) -> Path:
         torch.set_num_threads(config.threads)
     run = Run(config)
     with distributed():
+        if not is_main_process():  # one log, from rank 0
+            logging.getLogger("avsvt").setLevel(logging.WARNING)
         if is_main_process():
             run.out.mkdir(parents=True, exist_ok=True)
             text = json.dumps(to_dict(config), indent=2) + "\n"

@@ -169,12 +169,17 @@ class _Optimisers:
 
 
 def _my_batches(order: list[int], config: TrainConfig, rank: int, world: int) -> list[list[int]]:
-    """This process's micro-batches: every world-th batch of the shared order, whole steps only."""
+    """This process's micro-batches: every world-th batch of the shared order, whole steps only.
+
+    Every process gets the same number of micro-batches (DDP's all-reduce needs all of them in
+    every step): the tail that does not fill a step is dropped, and with fewer batches than one
+    step takes, the batches are reused in order to fill it.
+    """
     all_batches = list(batches(order, config.batch_size))
     per_step = world * config.grad_accum
-    n_steps = max(1, len(all_batches) // per_step) if len(all_batches) >= world else 1
-    mine = [all_batches[i] for i in range(rank, len(all_batches), world)]
-    return mine[: n_steps * config.grad_accum]
+    n_steps = max(1, len(all_batches) // per_step)
+    picked = [all_batches[i % len(all_batches)] for i in range(n_steps * per_step)]
+    return picked[rank::world]
 
 
 def _autocast(enabled: bool, device: torch.device) -> Any:
