@@ -45,3 +45,17 @@ def test_results_json_layout_and_report_files(tmp_path):
     assert (tmp_path / "predictions" / "AV" / "accomp_-10dB" / "s2.csv").exists()
     assert (tmp_path / "predictions" / "A" / "clean" / "s1.mid").exists()
     assert (tmp_path / "f1_vs_snr.png").stat().st_size > 10_000
+    assert "published results" in page and "79.4" in page  # reference AV COn at -10 dB
+
+
+def test_published_reference_has_the_results_layout():
+    from avsvt.report import published_reference
+
+    published = published_reference()
+    assert list(published["AV"]["accomp"]) == ["-10", "-5", "0", "5", "10", "clean"]
+    assert published["A"]["accomp"]["-10"]["COn"] == 0.335
+    gap = [
+        published["AV"]["accomp"][k]["COn"] - published["A"]["accomp"][k]["COn"]
+        for k in ("-10", "-5", "0", "5", "10")
+    ]
+    assert gap == sorted(gap, reverse=True)  # the gap shrinks as the SNR rises

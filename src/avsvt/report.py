@@ -76,6 +76,40 @@ def results_dict(runs: Sequence[SystemRun]) -> Results:
     return results
 
 
+_SNR_KEYS = ("-10", "-5", "0", "5", "10", CLEAN)
+_PUBLISHED = {  # reference-system.md 8.3: F1 % read off the reference's figure (+-0.5, ~ +-1.5)
+    "A": {
+        "COnPOff": (14.4, 27.0, 46.6, 62.0, 71.0, 75.6),
+        "COnP": (18.5, 37.8, 59.1, 71.5, 78.0, 80.7),
+        "COn": (33.5, 61.4, 77.7, 87.0, 91.5, 93.5),
+        "COff": (33.4, 60.3, 77.0, 86.0, 91.0, 93.3),
+    },
+    "AV": {
+        "COnPOff": (16.4, 32.4, 50.4, 63.3, 70.9, 75.6),
+        "COnP": (20.8, 41.0, 61.4, 72.5, 77.9, 80.7),
+        "COn": (79.4, 80.1, 82.7, 88.3, 92.0, 93.8),
+        "COff": (77.3, 78.1, 81.6, 87.4, 91.2, 93.3),
+    },
+}
+
+
+def published_reference() -> Results:
+    """The reference system's published accompaniment-noise results, as ``results.json``.
+
+    N20EMv2 test split, wav2vec2-large-lv60 + AV-HuBERT large (reference-system.md 8.3): shown
+    beside a run's results for comparison.
+    """
+    return {
+        system: {
+            "accomp": {
+                key: {metric: values[i] / 100 for metric, values in metrics.items()}
+                for i, key in enumerate(_SNR_KEYS)
+            }
+        }
+        for system, metrics in _PUBLISHED.items()
+    }
+
+
 def _snr_order(key: str) -> float:
     return float("inf") if key == CLEAN else float(key)
 
@@ -182,12 +216,22 @@ def write_report(
         png = out / f"piano_{song_id}_{condition.name}.png"
         plot_piano_roll(notes, png, audio=audio, title=f"{song_id}, {condition.name}")
         pianos.append(png)
-    page = _html_page(title, notes_text, table, out / "f1_vs_snr.png", pianos)
+    published = ""
+    if any("accomp" in per_type for per_type in results.values()):
+        published = results_markdown(published_reference())
+    page = _html_page(title, notes_text, table, out / "f1_vs_snr.png", pianos, published)
     write_text_atomic(out / "index.html", page)
     return out / "index.html"
 
 
-def _html_page(title: str, notes_text: str, table: str, figure: Path, pianos: list[Path]) -> str:
+def _html_page(
+    title: str,
+    notes_text: str,
+    table: str,
+    figure: Path,
+    pianos: list[Path],
+    published: str = "",
+) -> str:
     style = (
         "body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:0.5em 0 1.5em}"
@@ -202,6 +246,15 @@ def _html_page(title: str, notes_text: str, table: str, figure: Path, pianos: li
         "<h2>Song-averaged F1 (%)</h2>",
         _markdown_table_to_html(table),
     ]
+    if published:
+        parts += [
+            "<h2>For comparison: the reference system's published results (%)</h2>",
+            "<p>N20EMv2 test split, accompaniment noise, wav2vec2-large-lv60 + AV-HuBERT large, "
+            "values read off the reference's figure (about &plusmn;0.5; &plusmn;1.5 where the A "
+            "marker hides under the AV one). Real data and pretrained encoders: compare the "
+            "shape of the curves, not the numbers.</p>",
+            _markdown_table_to_html(published),
+        ]
     if pianos:
         parts.append("<h2>Piano rolls (reference vs systems)</h2>")
         parts += [_img(p, p.stem) for p in pianos]
