@@ -113,3 +113,31 @@ def test_resume_after_a_crash_reaches_identical_weights(corpus, tmp_path):
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key
     assert a["history"] == b["history"]
+
+
+def test_epoch_scalars_go_to_tensorboard_when_it_is_installed(corpus, tmp_path, monkeypatch):
+    import avsvt.train.loop as loop
+
+    written = []
+
+    class Recorder:
+        def __init__(self, log_dir):
+            self.log_dir = log_dir
+
+        def add_scalar(self, name, value, global_step):
+            written.append((name, value, global_step))
+
+        def flush(self):
+            pass
+
+        def close(self):
+            written.append("closed")
+
+    monkeypatch.setattr(loop, "_summary_writer", lambda run_dir: Recorder(run_dir / "tb"))
+    train, valid = corpus
+    config = TrainConfig(epochs=2, linear_probe_epochs=1, batch_size=2, optim=CONFIG.optim)
+    result = fit(trainable(), train, valid, config, tmp_path, progress=False)
+    assert written[-1] == "closed"
+    losses = [(v, step) for name, v, step in written[:-1] if name == "valid_loss"]
+    assert losses == [(row["valid_loss"], int(row["epoch"])) for row in result.history]
+    assert {name for name, *_ in written[:-1]} >= {"train_loss", "valid_COnPOff", "head_lr"}

@@ -12,6 +12,8 @@ What it does, epoch by epoch (reference-system.md sections 2.3-2.5, 6.6):
 * after each epoch: validation loss and whole-song scores (utterances stitched per song, decoded
   and scored, see :mod:`avsvt.train.evaluate`), NewBob annealing on the validation loss, the best
   model kept by validation COnPOff F1 (or another ``select_metric``);
+* logs: ``log.csv`` (one row per epoch) and, when the tensorboard package is installed, the same
+  scalars as TensorBoard event files in ``tensorboard/``;
 * crash safety: ``last.pt`` (weights, optimisers, schedulers, RNG states, position in the epoch)
   written atomically every ``checkpoint_every_steps`` steps and at every epoch end; a rerun resumes
   from it and, on CPU, reaches the same weights and metrics as an uninterrupted run;
@@ -261,6 +263,7 @@ def fit(
         )
 
     steps_this_call = 0
+    tensorboard: Any = None  # created at the first epoch end (rank 0), False when unavailable
     for epoch in range(start_epoch, config.epochs + 1):
         probing = epoch <= config.linear_probe_epochs
         for p in trainable.encoder_parameters:
@@ -359,6 +362,13 @@ def fit(
         checkpoint(epoch + 1, 0)
         if rank == 0:
             _write_log(run_dir / "log.csv", history)
+            if tensorboard is None:
+                tensorboard = _summary_writer(run_dir) or False
+            if tensorboard:
+                for name, value in row.items():
+                    if name not in ("epoch", "step"):
+                        tensorboard.add_scalar(name, value, global_step=epoch)
+                tensorboard.flush()
             logger.info(
                 "epoch %d: train loss %.4f, valid loss %.4f, valid %s %.3f%s",
                 epoch,
@@ -368,7 +378,18 @@ def fit(
                 metric,
                 " (best)" if best_epoch == epoch else "",
             )
+    if tensorboard:
+        tensorboard.close()
     return FitResult(best_metric, best_epoch, last_path, history)
+
+
+def _summary_writer(run_dir: Path) -> Any:
+    """A TensorBoard writer into ``run_dir/tensorboard`` if tensorboard is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # noqa: BLE001 - absent, or broken by a protobuf it does not accept
+        return None
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
 
 
 def _write_log(path: Path, history: list[dict[str, float]]) -> None:
