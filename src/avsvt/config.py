@@ -35,12 +35,14 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
+        candidates = [a for a in args if a is not type(None)]
+        if len(candidates) == 1:  # Optional[X]: X's own message says what is wrong
+            return _coerce(value, candidates[0], key, source)
+        for arg in candidates:
             try:
                 return _coerce(value, arg, key, source)
-            except ConfigError as exc:
-                errors.append(exc.message)
+            except ConfigError:
+                continue
         raise ConfigError(f"{key}: {value!r} is not a valid {_type_name(tp)}", path=source)
     if origin is typing.Literal:
         if value not in args:

@@ -13,13 +13,12 @@ named presets exist (:func:`preset`):
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, Literal, get_args
 
-from avsvt.config import merge
+from avsvt.config import from_dict, merge
 from avsvt.constants import VIDEO_MEAN, VIDEO_MIN_SIDE, VIDEO_STD, Modality
 from avsvt.errors import ConfigError
 
@@ -230,54 +229,13 @@ class ModelConfig:
         Raises:
             ConfigError: Unknown keys, missing required keys or invalid values.
         """
-        return _from_dict(cls, data, "model")
-
-
-_T = TypeVar("_T")
+        return from_dict(cls, data, source="model config", prefix="model.")
 
 
 def _check_choice(name: str, value: object, literal: object) -> None:
     choices = get_args(literal)
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}, not {value!r}")
-
-
-def _convert(value: Any, annotation: Any, where: str) -> Any:
-    """Convert a plain value to ``annotation`` (nested dataclasses, tuples, optionals)."""
-    origin = get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = get_args(annotation)
-        if value is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            return _convert(value, arg, where)
-    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where} must be a mapping, not {type(value).__name__}")
-        return _from_dict(annotation, value, where)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{where} must be a list")
-        return tuple(value)
-    return value
-
-
-def _from_dict(cls: type[_T], data: Mapping[str, Any], where: str) -> _T:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where} must be a mapping, not {type(data).__name__}")
-    assert dataclasses.is_dataclass(cls)
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}")
-    kwargs = {k: _convert(v, hints[k], f"{where}.{k}") for k, v in data.items()}
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
 
 
 # --- presets -----------------------------------------------------------------------------------
