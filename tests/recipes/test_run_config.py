@@ -56,3 +56,13 @@ def test_avsvt_run_rejects_bad_settings_in_one_line(tmp_path, capsys, override, 
     assert code == 1 and message in err and "Traceback" not in err
     assert len(err.splitlines()) == 1
     assert not (tmp_path / "steps").exists()
+
+
+def test_a_second_run_on_the_same_folder_stops_at_once(tmp_path, capsys):
+    from avsvt.data.lock import run_lock
+
+    with run_lock(tmp_path):
+        code = main(["run", str(CONFIGS / "tiny.yaml"), "--set", f"out_dir={tmp_path}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "another avsvt run" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "steps").exists()

@@ -18,6 +18,7 @@ resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -26,6 +27,7 @@ from typing import Any
 
 from avsvt.config import to_dict
 from avsvt.data.atomic import write_json_atomic, write_text_atomic
+from avsvt.data.lock import run_lock
 from avsvt.data.n20em import Song, load_songs, validate_root
 from avsvt.errors import DataError
 from avsvt.recipes.config import RunConfig
@@ -351,12 +353,12 @@ def run_pipeline(config: RunConfig, *, force: bool = False) -> Path:
     if config.threads:
         torch.set_num_threads(config.threads)
     run = Run(config)
-    with distributed():
-        if not is_main_process():  # one log, from rank 0
-            logging.getLogger("avsvt").setLevel(logging.WARNING)
-        if is_main_process():
-            run.out.mkdir(parents=True, exist_ok=True)
+    with distributed(), contextlib.ExitStack() as stack:
+        if is_main_process():  # one run per folder: a second one stops at once
+            stack.enter_context(run_lock(run.out))
             text = json.dumps(to_dict(config), indent=2) + "\n"
             write_text_atomic(run.out / "config.json", text)
+        else:  # one log, from rank 0
+            logging.getLogger("avsvt").setLevel(logging.WARNING)
         run_steps(run.steps(), run.out / "steps", force=force)
     return run.report / "index.html"
