@@ -1,9 +1,14 @@
-"""`avsvt run` killed (SIGKILL) during stage 1 and run again ends with the same results."""
+"""`avsvt run` killed (SIGKILL) inside a long step and run again ends with the same results."""
 
 import json
+import os
 import shutil
+import signal
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from faults import partial_files, run, wait_for
 
@@ -11,46 +16,51 @@ CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml")
 AVSVT = str(Path(sys.executable).parent / "avsvt")
 if not Path(AVSVT).exists():  # pragma: no cover - a venv always has the entry point
     AVSVT = shutil.which("avsvt") or AVSVT
+SETTINGS = [
+    "progress=false",
+    "threads=1",
+    "audio.train.epochs=3",
+    "audio.train.checkpoint_every_steps=1",
+    "stage2.train.epochs=3",
+    "stage2.train.checkpoint_every_steps=1",
+]
 
 
 def command(out: Path) -> list[str]:
-    return [
-        AVSVT,
-        "run",
-        CONFIG,
-        "--set",
-        f"out_dir={out}",
-        "--set",
-        "progress=false",
-        "--set",
-        "threads=1",
-        "--set",
-        "audio.train.epochs=3",
-        "--set",
-        "audio.train.checkpoint_every_steps=1",
-    ]
+    cmd = [AVSVT, "run", CONFIG, "--set", f"out_dir={out}"]
+    for setting in SETTINGS:
+        cmd += ["--set", setting]
+    return cmd
 
 
-def test_a_run_killed_in_stage1_finishes_with_the_same_metrics(tmp_path):
-    import os
-    import signal
-    import subprocess
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight") / "run"
+    run(command(out))
+    return out
 
-    run(command(tmp_path / "straight"))
+
+@pytest.mark.parametrize(
+    "step, first_file",
+    [
+        ("stage1-audio", "stage1/audio/last.pt"),
+        ("stage2", "stage2/A/clean/last.pt"),
+    ],
+)
+def test_a_killed_run_finishes_with_the_same_results(straight, tmp_path, step, first_file):
     crashed = tmp_path / "crashed"
     proc = subprocess.Popen(command(crashed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(crashed / "stage1" / "audio" / "last.pt", timeout_s=120)
+        wait_for(crashed / first_file, timeout_s=120)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert not (crashed / "steps" / "stage1-audio.done").exists(), "killed too late"
+    assert not (crashed / "steps" / f"{step}.done").exists(), "killed too late"
     assert not (crashed / "report").exists()
     run(command(crashed))
     assert json.loads((crashed / "report" / "results.json").read_text()) == json.loads(
-        (tmp_path / "straight" / "report" / "results.json").read_text()
+        (straight / "report" / "results.json").read_text()
     )
-    assert (crashed / "stage1" / "audio" / "log.csv").read_text() == (
-        tmp_path / "straight" / "stage1" / "audio" / "log.csv"
-    ).read_text()
+    for log in ("stage1/audio/log.csv", "stage2/A/clean/log.csv", "stage2/AV/clean/log.csv"):
+        assert (crashed / log).read_text() == (straight / log).read_text(), log
     assert not [p for p in partial_files(crashed) if p.suffix != ".pt"]
