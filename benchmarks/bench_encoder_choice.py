@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 CANDIDATES = {  # name -> changes to the cpu preset (model config keys)
+    "logmel + periodicity 48 (96x2)": {"audio_encoder": {"periodicity_bins": 48}},
     "logmel-conformer 96x2 (cpu preset)": {},
     "logmel-conformer 64x1": {"d_model": 64, "audio_encoder": {"dim": 64, "n_layers": 1}},
     "logmel-conformer 144x3": {
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("--root", type=Path, required=True, help="the embedded corpus")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_encoders"))
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--only", nargs="*", help="candidates whose name starts with these")
     args = parser.parse_args()
     torch.set_num_threads(2)
     demo = load_config(RunConfig, Path(__file__).resolve().parents[1] / "configs" / "demo.yaml")
@@ -56,6 +58,8 @@ def main() -> None:
     vocadito = vocadito_inputs(SHARED)
     rows = []
     for name, changes in CANDIDATES.items():
+        if args.only and not any(name.startswith(o) for o in args.only):
+            continue
         stage = dataclasses.replace(
             demo.audio,
             model=changes,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,6 +18,7 @@ from avsvt.models import AudioEncoderConfig, Transcriber, load_model, preset, sa
 from avsvt.models.audio import (
     HFSSLEncoder,
     LogMelConformer,
+    PeriodicityFrontend,
     build_audio_encoder,
     mel_filterbank,
     ssl_frame_lengths,
@@ -163,10 +166,13 @@ def test_logmel_frame_grid(n_samples: int) -> None:
     assert ssl_frame_lengths(torch.tensor([n_samples])).item() == n_ssl_frames(n_samples)
 
 
-def test_logmel_padding_never_changes_valid_frames() -> None:
+@pytest.mark.parametrize("periodicity_bins", [0, 24])
+def test_logmel_padding_never_changes_valid_frames(periodicity_bins: int) -> None:
     torch.manual_seed(0)
-    encoder = LogMelConformer(preset("cpu").audio_encoder).eval()  # type: ignore[arg-type]
+    config = dataclasses.replace(preset("cpu").audio_encoder, periodicity_bins=periodicity_bins)
+    encoder = LogMelConformer(config).eval()
     waveform, lengths = batch()
+    waveform[1, int(lengths[1]) :] = 7.0  # whatever lies in the padding must not matter
     features, frame_lengths = encoder(waveform, lengths)
     alone, _ = encoder(waveform[1:, :9000], lengths[1:])
     n = int(frame_lengths[1])
@@ -184,3 +190,22 @@ def test_mel_filterbank_peaks_follow_the_mel_scale() -> None:
     logmel = encoder.frontend(torch.sin(2 * torch.pi * 1000 * t)[None])
     band = int(logmel[0].mean(0).argmax())
     assert abs(int(mel_filterbank(16)[:, band].argmax()) - 25) <= 3
+
+
+def test_periodicity_peaks_at_the_voice_period_and_ignores_noise() -> None:
+    frontend = PeriodicityFrontend(48)
+    lag_hz = 16000 / frontend.lags.numpy()
+    t = torch.arange(32000) / 16000
+    for f0_hz in (110.0, 220.0, 523.25):
+        # a voice-like tone: harmonics with falling amplitude
+        tone = sum(0.3 / k * torch.sin(2 * torch.pi * k * f0_hz * t + k) for k in range(1, 6))
+        salience = frontend(tone[None].float())[0, 10:-10]
+        assert salience.shape[-1] == 48
+        # YIN's rule: the shortest lag that is strongly periodic is the period (its multiples
+        # are periodic too: they are the subharmonics' bins)
+        first_hz = lag_hz[int(np.flatnonzero(salience.mean(0) > 0.9)[0])]
+        assert abs(12 * math.log2(first_hz / f0_hz)) < 0.6  # within the bin spacing
+        assert salience.max() > 0.9
+    noise = frontend(0.1 * torch.randn(1, 32000, generator=torch.Generator().manual_seed(0)))
+    assert noise.max() < 0.3
+    assert frontend(torch.zeros(1, 32000)).abs().max() == 0

@@ -259,6 +259,54 @@ class LogMelFrontend(nn.Module):
         return torch.log(power.transpose(1, 2) @ filters + 1e-6)
 
 
+class PeriodicityFrontend(nn.Module):
+    """(B, N) waveform -> (B, T, n_bins) periodicity salience on a log-lag (pitch) axis.
+
+    YIN's cumulative-mean-normalised difference function d'(tau) (de Cheveigne and Kawahara 2002)
+    on 1024-sample frames centred like the log-mel frames (T = n_ssl_frames(N)), read at ``n_bins``
+    lags spaced evenly in pitch from ``fmax_hz`` down to ``fmin_hz``; the feature is
+    ``clip(1 - d'(tau), 0, 1)``: near 1 at the period of a periodic voice (and its multiples),
+    near 0 for noise and silence. It describes pitch and voicing independently of timbre, meant to
+    carry from synthetic voices to real ones.
+    """
+
+    FRAME = 1024
+
+    def __init__(self, n_bins: int, fmin_hz: float = 65.0, fmax_hz: float = 1000.0) -> None:
+        super().__init__()
+        self.max_lag = int(math.ceil(SAMPLE_RATE / fmin_hz)) + 1
+        self.window = self.FRAME - self.max_lag
+        lags = SAMPLE_RATE / np.geomspace(fmax_hz, fmin_hz, n_bins)
+        self.register_buffer("lags", torch.from_numpy(lags.astype(np.float32)), persistent=False)
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Periodicity of (B, N) audio (N >= 400, zero beyond each item's end): (B, T, n_bins)."""
+        n_frames = (waveform.shape[1] - N_FFT) // HOP + 1
+        left = self.FRAME // 2 - N_FFT // 2
+        right = max(0, (n_frames - 1) * HOP + self.FRAME - left - waveform.shape[1])
+        x = nn.functional.pad(waveform.float(), (left, right)).unfold(1, self.FRAME, HOP)
+        x = x[:, :n_frames]  # (B, T, FRAME)
+        n_fft = 2 * self.FRAME
+        spec = torch.fft.rfft(x, n_fft)
+        head = torch.fft.rfft(x[..., : self.window], n_fft)
+        r = torch.fft.irfft(spec * head.conj(), n_fft)[..., : self.max_lag + 1]  # r(tau)
+        power = torch.cumsum(nn.functional.pad(x.square(), (1, 0)), dim=-1)
+        taus = torch.arange(self.max_lag + 1, device=x.device)
+        e_tau = power[..., taus + self.window] - power[..., taus]  # energy of x[tau:tau+W]
+        diff = (e_tau[..., :1] + e_tau - 2 * r).clamp_min(0)  # d(tau)
+        cumulative = torch.cumsum(diff[..., 1:], dim=-1)
+        energy = e_tau[..., :1]
+        cmnd = diff[..., 1:] * taus[1:] / (cumulative + 1e-6 * energy + 1e-12)
+        salience = (1 - cmnd).clamp(0, 1) * (energy > 1e-6 * self.window).to(x.dtype)
+        # linear interpolation at fractional lags (index tau-1 in the tau >= 1 array)
+        lags: torch.Tensor = self.lags  # type: ignore[assignment]
+        lag = lags.to(x.device) - 1
+        lo = lag.floor().long().clamp(0, salience.shape[-1] - 2)
+        frac = (lag - lo).to(x.dtype)
+        out = salience[..., lo] * (1 - frac) + salience[..., lo + 1] * frac
+        return torch.as_tensor(out)
+
+
 class _ConformerBlock(nn.Module):
     """FFN/2 -> self-attention -> conv module -> FFN/2 -> LayerNorm (pre-LN, masked)."""
 
@@ -317,7 +365,10 @@ class LogMelConformer(AudioEncoder):
         self.output_dim = config.dim
         self.frontend = LogMelFrontend(config.n_mels)
         self.input_norm = nn.LayerNorm(config.n_mels)
-        self.input_proj = nn.Linear(config.n_mels, config.dim)
+        self.periodicity = (
+            PeriodicityFrontend(config.periodicity_bins) if config.periodicity_bins else None
+        )
+        self.input_proj = nn.Linear(config.n_mels + config.periodicity_bins, config.dim)
         self.blocks = nn.ModuleList(
             _ConformerBlock(
                 config.dim, config.n_heads, config.ffn_dim, config.conv_kernel, config.dropout
@@ -336,11 +387,14 @@ class LogMelConformer(AudioEncoder):
                 waveform, (0, WAV2VEC2_RECEPTIVE_FIELD_SAMPLES - n_samples)
             )
         frame_lengths = ssl_frame_lengths(lengths)
-        x = self.frontend(waveform)
+        x = self.input_norm(self.frontend(waveform))
+        if self.periodicity is not None:  # it looks past a frame's end: zero what is padding
+            inside = valid_mask(lengths, waveform.shape[1]).to(waveform.dtype)
+            x = torch.cat([x, self.periodicity(waveform * inside)], dim=-1)
         if n_samples < WAV2VEC2_RECEPTIVE_FIELD_SAMPLES:
             x = x[:, :0]
         mask = valid_mask(frame_lengths, x.shape[1])
-        x = self.input_proj(self.input_norm(x)) * mask.unsqueeze(-1).to(x.dtype)
+        x = self.input_proj(x) * mask.unsqueeze(-1).to(x.dtype)
         for block in self.blocks:
             x = block(x, mask)
         x = standardise(x, frame_lengths, self.config.norm)

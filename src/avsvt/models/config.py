@@ -56,6 +56,8 @@ class AudioEncoderConfig:
         n_heads: logmel: attention heads.
         ffn_dim: logmel: feed-forward width.
         conv_kernel: logmel: depthwise convolution kernel (frames, odd).
+        periodicity_bins: logmel: also feed YIN periodicity salience at this many pitch-spaced
+            lags (65-1000 Hz; 0 = off), a timbre-independent pitch and voicing stream.
         dropout: logmel: dropout probability (0 by default: on 2 CPU cores dropout costs about
             30 % of a training step of this small model).
     """
@@ -72,6 +74,7 @@ class AudioEncoderConfig:
     n_heads: int = 4
     ffn_dim: int = 192
     conv_kernel: int = 15
+    periodicity_bins: int = 0
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
