@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from tqdm import tqdm
@@ -42,6 +42,7 @@ from avsvt.constants import SAMPLE_RATE, SPLITS
 from avsvt.data.atomic import write_json_atomic, write_text_atomic
 from avsvt.errors import ConfigError, DataError
 from avsvt.noise.wavio import n_samples_16k, read_pcm16, write_pcm16
+from avsvt.slurm import submitit_executor
 
 logger = logging.getLogger(__name__)
 
@@ -355,28 +356,6 @@ def _shard_job(root: str, out: str, config: PrepareConfig, nshard: int, shard_id
     return run_shard(plan_musan(root, out, config), nshard, shard_id)
 
 
-def _submitit_executor(plan: MusanPlan, slurm: SlurmOptions) -> Any:
-    try:
-        import submitit
-    except ImportError as exc:
-        raise ConfigError(
-            "--launcher slurm needs the optional package submitit (pip install submitit)"
-        ) from exc
-    folder = slurm.log_dir or str(plan.out / SHARD_DIR / "submitit")
-    executor = submitit.AutoExecutor(folder=folder, cluster=slurm.cluster)
-    params: dict[str, Any] = {
-        "timeout_min": slurm.timeout_min,
-        "cpus_per_task": slurm.cpus_per_task,
-        "mem_gb": slurm.mem_gb,
-        "name": "avsvt-musan",
-        "slurm_array_parallelism": slurm.array_parallelism,
-    }
-    if slurm.partition:
-        params["slurm_partition"] = slurm.partition
-    executor.update_parameters(**params)
-    return executor
-
-
 def prepare_musan(
     root: str | Path,
     *,
@@ -431,7 +410,17 @@ def prepare_musan(
         for k in todo:
             run_shard(plan, nshard, k, progress=progress)
     elif launcher == "slurm":
-        executor = _submitit_executor(plan, slurm or SlurmOptions())
+        slurm = slurm or SlurmOptions()
+        executor = submitit_executor(
+            slurm.log_dir or plan.out / SHARD_DIR / "submitit",
+            name="avsvt-musan",
+            timeout_min=slurm.timeout_min,
+            cpus_per_task=slurm.cpus_per_task,
+            mem_gb=slurm.mem_gb,
+            array_parallelism=slurm.array_parallelism,
+            partition=slurm.partition,
+            cluster=slurm.cluster,
+        )
         if todo:
             args = [str(plan.root), str(plan.out), config, nshard]
             jobs = executor.map_array(_shard_job, *[[a] * len(todo) for a in args], todo)

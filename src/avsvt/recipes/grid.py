@@ -15,51 +15,14 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from avsvt.errors import AvsvtError, ConfigError
+from avsvt.errors import AvsvtError
 from avsvt.recipes.config import GridConfig
 from avsvt.recipes.stage2 import Stage2Job, run_stage2_job
+from avsvt.slurm import submitit_executor
 from avsvt.train.distributed import under_torchrun
 
 logger = logging.getLogger(__name__)
-
-
-def slurm_executor(
-    folder: str | Path, config: GridConfig, *, name: str, cluster: str | None = None
-) -> Any:
-    """A submitit AutoExecutor with the grid's Slurm resources.
-
-    Args:
-        folder: submitit's log folder.
-        config: Resources.
-        name: Job name.
-        cluster: None picks Slurm when present; ``local`` / ``debug`` run here (tests).
-
-    Raises:
-        ConfigError: submitit is not installed.
-    """
-    try:
-        import submitit
-    except ImportError:
-        raise ConfigError(
-            "the slurm backend needs the optional package submitit (pip install 'avsvt[slurm]')"
-        ) from None
-    executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
-    params: dict[str, Any] = {
-        "name": name,
-        "timeout_min": config.slurm_time_min,
-        "cpus_per_task": config.slurm_cpus_per_task,
-        "mem_gb": config.slurm_mem_gb,
-        "gpus_per_node": config.slurm_gpus_per_node,
-        "slurm_array_parallelism": config.slurm_array_parallelism,
-    }
-    if config.slurm_partition and executor.cluster == "slurm":
-        params["slurm_partition"] = config.slurm_partition
-    if executor.cluster != "slurm":  # local/debug executors know no GPU count
-        params.pop("gpus_per_node")
-    executor.update_parameters(**params)
-    return executor
 
 
 def run_grid(
@@ -89,7 +52,17 @@ def run_grid(
     bar = tqdm(total=len(todo), desc="stage 2", unit="job", disable=not progress)
     if config.backend == "slurm":
         folder = Path(config.slurm_folder) if config.slurm_folder else slurm_folder
-        executor = slurm_executor(folder, config, name="avsvt-stage2", cluster=cluster)
+        executor = submitit_executor(
+            folder,
+            name="avsvt-stage2",
+            timeout_min=config.slurm_time_min,
+            cpus_per_task=config.slurm_cpus_per_task,
+            mem_gb=config.slurm_mem_gb,
+            array_parallelism=config.slurm_array_parallelism,
+            partition=config.slurm_partition,
+            gpus_per_node=config.slurm_gpus_per_node,
+            cluster=cluster,
+        )
         submitted = executor.map_array(run_stage2_job, todo)
         logger.info("stage 2: submitted job array %s (logs in %s)", submitted[0].job_id, folder)
         for job, handle in zip(todo, submitted, strict=True):
