@@ -15,10 +15,9 @@ from pathlib import Path
 import torch
 
 from avsvt.data.n20em import Song
-from avsvt.evaluation import Evaluation
-from avsvt.models import Transcriber, configure, save_checkpoint
+from avsvt.models import Transcriber, configure
 from avsvt.recipes.config import StageOneConfig
-from avsvt.recipes.systems import resolve_device, stage1_trainable
+from avsvt.recipes.systems import best_model_saver, resolve_device, stage1_trainable
 from avsvt.train.datasets import AudioUtterances, VideoUtterances
 from avsvt.train.loop import FitResult, fit
 
@@ -63,11 +62,6 @@ def train_stage1(
         train = VideoUtterances(split_songs(songs, "train"))
         valid = VideoUtterances(split_songs(songs, "valid"))
 
-    def keep_best(module: torch.nn.Module, evaluation: Evaluation, epoch: int) -> None:
-        assert isinstance(module, Transcriber)
-        scores = {m: getattr(evaluation.mean, m).f1 for m in ("COnPOff", "COnP", "COn", "COff")}
-        save_checkpoint(run_dir / BEST, module, {"epoch": epoch, "valid": scores})
-
     logger.info(
         "stage 1 %s: %d train / %d valid utterances, %d parameters",
         modality,
@@ -81,6 +75,6 @@ def train_stage1(
         valid,
         config.train,
         run_dir,
-        on_best=keep_best,
+        on_best=best_model_saver(run_dir / BEST),
         progress=progress,
     )

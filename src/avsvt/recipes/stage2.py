@@ -14,7 +14,6 @@ training, the job decodes the test split with the best model and writes one note
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,20 +25,24 @@ import torch
 from avsvt.config import from_dict, merge
 from avsvt.data.atomic import write_json_atomic
 from avsvt.data.n20em import Song
-from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
-from avsvt.evaluation import Evaluation, evaluate_notes
-from avsvt.models import ModelConfig, Transcriber, load_model, save_checkpoint
+from avsvt.evaluation import evaluate_notes
+from avsvt.models import ModelConfig, Transcriber, load_model
 from avsvt.models.config import FusionConfig
 from avsvt.notefiles import read_json_notes, write_json_notes
 from avsvt.notes import Note
 from avsvt.recipes.config import StageTwoConfig
 from avsvt.recipes.features import VIDEO_FEATURES, feature_path
 from avsvt.recipes.stage1 import BEST, split_songs
-from avsvt.recipes.systems import FeatureModel, resolve_device, stage2_trainable
+from avsvt.recipes.systems import (
+    FeatureModel,
+    best_model_saver,
+    resolve_device,
+    stage2_trainable,
+)
 from avsvt.report import Condition
 from avsvt.train.datasets import FeatureUtterances
 from avsvt.train.distributed import barrier, is_main_process
-from avsvt.train.evaluate import predict_songs
+from avsvt.train.evaluate import decode_songs
 from avsvt.train.loop import fit
 
 logger = logging.getLogger(__name__)
@@ -144,18 +147,13 @@ def run_stage2_job(job: Stage2Job) -> Path:
     trainable = stage2_trainable(model)
     songs = list(job.songs)
 
-    def keep_best(module: torch.nn.Module, evaluation: Evaluation, epoch: int) -> None:
-        assert isinstance(module, FeatureModel)
-        scores = {m: getattr(evaluation.mean, m).f1 for m in ("COnPOff", "COnP", "COn", "COff")}
-        save_checkpoint(job.run_dir / BEST, module.transcriber, {"epoch": epoch, "valid": scores})
-
     fit(
         trainable,
         _datasets(job, split_songs(songs, "train")),
         _datasets(job, split_songs(songs, "valid")),
         job.config.train,
         job.run_dir,
-        on_best=keep_best,
+        on_best=best_model_saver(job.run_dir / BEST),
         progress=job.progress,
     )
     if not is_main_process():  # under torchrun, rank 0 scores the test split
@@ -164,13 +162,12 @@ def run_stage2_job(job: Stage2Job) -> Path:
     best = load_model(job.run_dir / BEST)
     model = FeatureModel(best, use_video=job.system == "AV").to(device)
     test = _datasets(job, split_songs(songs, "test"))
-    logits, _ = predict_songs(
+    estimates, _ = decode_songs(
         stage2_trainable(model), test, batch_size=job.config.train.eval_batch_size
     )
-    decoder = DecoderConfig(fps=best.frame_rate)
     pairs: dict[str, tuple[list[Note], list[Note]]] = {}
     for song in test.songs:
-        estimate = decode_notes(FramePosteriors.from_logits(logits[song.song_id]), decoder)
+        estimate = estimates[song.song_id]
         write_json_notes(job.run_dir / TEST_NOTES / f"{song.song_id}.json", estimate)
         pairs[song.song_id] = (list(song.notes), estimate)
     evaluation = evaluate_notes(pairs)
@@ -191,9 +188,3 @@ def read_job_predictions(run_dir: Path, songs: Sequence[Song]) -> dict[str, list
         song.song_id: read_json_notes(run_dir / TEST_NOTES / f"{song.song_id}.json")
         for song in songs
     }
-
-
-def read_job_scores(run_dir: Path) -> dict[str, object]:
-    """The job's ``scores.json``."""
-    result: dict[str, object] = json.loads((run_dir / SCORES).read_text())
-    return result

@@ -7,10 +7,15 @@ crops). Stage 2 trains its projections, fusion and head on precomputed encoder f
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from avsvt.models import Transcriber
+from avsvt.evaluation import Evaluation
+from avsvt.metrics import METRICS
+from avsvt.models import Transcriber, save_checkpoint
 from avsvt.train.datasets import Batch
 from avsvt.train.loop import Trainable
 from avsvt.train.losses import transcription_loss
@@ -97,3 +102,18 @@ def stage2_trainable(model: FeatureModel) -> Trainable:
         loss=transcription_loss,
         fps=model.transcriber.frame_rate,
     )
+
+
+def best_model_saver(path: Path) -> Callable[[nn.Module, Evaluation, int], None]:
+    """An ``on_best`` callback for the training loop that keeps the best model at ``path``.
+
+    It writes the transcriber (no optimiser state) with its epoch and validation F1 scores.
+    """
+
+    def save(module: nn.Module, evaluation: Evaluation, epoch: int) -> None:
+        model = module.transcriber if isinstance(module, FeatureModel) else module
+        assert isinstance(model, Transcriber)
+        scores = {metric: getattr(evaluation.mean, metric).f1 for metric in METRICS}
+        save_checkpoint(path, model, {"epoch": epoch, "valid": scores})
+
+    return save

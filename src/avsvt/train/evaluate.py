@@ -61,6 +61,24 @@ def predict_songs(
     return stitched, total_loss / max(1, n_utterances)
 
 
+def decode_songs(
+    trainable: Trainable,
+    data: _SongUtterances,
+    *,
+    batch_size: int = 8,
+    decoder: DecoderConfig | None = None,
+    progress: bool = False,
+) -> tuple[dict[str, list[Note]], float]:
+    """Decode whole songs of a dataset: ``{song_id: notes}`` and the mean utterance loss."""
+    logits, loss = predict_songs(trainable, data, batch_size=batch_size, progress=progress)
+    config = decoder or DecoderConfig(fps=trainable.fps)
+    notes = {
+        song_id: decode_notes(FramePosteriors.from_logits(song_logits), config)
+        for song_id, song_logits in logits.items()
+    }
+    return notes, loss
+
+
 def evaluate_dataset(
     trainable: Trainable,
     data: _SongUtterances,
@@ -70,11 +88,9 @@ def evaluate_dataset(
     progress: bool = False,
 ) -> tuple[Evaluation, float]:
     """Score whole songs of a dataset: returns the evaluation and the mean utterance loss."""
-    logits, loss = predict_songs(trainable, data, batch_size=batch_size, progress=progress)
-    config = decoder or DecoderConfig(fps=trainable.fps)
+    estimates, loss = decode_songs(
+        trainable, data, batch_size=batch_size, decoder=decoder, progress=progress
+    )
     references = {song.song_id: list(song.notes) for song in data.songs}
-    pairs: dict[str, tuple[list[Note], list[Note]]] = {}
-    for song_id, song_logits in logits.items():
-        estimate = decode_notes(FramePosteriors.from_logits(song_logits), config)
-        pairs[song_id] = (references[song_id], estimate)
+    pairs = {song_id: (references[song_id], notes) for song_id, notes in estimates.items()}
     return evaluate_notes(pairs), loss
