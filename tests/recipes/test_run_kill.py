@@ -44,7 +44,7 @@ def straight(tmp_path_factory):
     "step, first_file",
     [
         ("stage1-audio", "stage1/audio/last.pt"),
-        ("features", "features/models.json"),
+        ("features", "features/settings.json"),
         ("stage2", "stage2/A/clean/last.pt"),
     ],
 )

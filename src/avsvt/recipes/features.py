@@ -11,15 +11,14 @@ For every song of every split (train included, fixing quirk Q6) one (T, D) array
 As in the reference, a song is encoded per 5-s utterance (the same cut as training) and the
 utterances' frames are concatenated; here the utterances of a song run as one padded batch. The
 arrays live in the run folder (not in the data root, unlike the reference), each written
-atomically, so a rerun skips finished files. ``models.json`` records the checkpoints' hashes: new
-stage-1 models invalidate every feature.
+atomically, so a rerun skips finished files. ``settings.json`` records the checkpoints' hashes: new
+stage-1 models (or other noise settings) invalidate every feature.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from avsvt.config import to_dict
 from avsvt.constants import AUDIO_FPS, SAMPLE_RATE, VIDEO_FPS
-from avsvt.data.atomic import write_json_atomic
 from avsvt.data.audio import read_audio
 from avsvt.data.n20em import Song
 from avsvt.data.prepare import save_npy_atomic
@@ -37,13 +36,13 @@ from avsvt.labels import n_label_frames
 from avsvt.models import Transcriber, load_model
 from avsvt.noise.synthesis import NoiseMixer
 from avsvt.recipes.config import FeaturesConfig, NoiseConfig
+from avsvt.recipes.steps import fresh_dir
 from avsvt.report import Condition
-from avsvt.train.datasets import _pad
+from avsvt.train.datasets import pad_batch
 from avsvt.train.utterances import song_utterances
 
 logger = logging.getLogger(__name__)
 
-MANIFEST = "models.json"
 VIDEO_FEATURES = "video"
 
 
@@ -95,7 +94,7 @@ def _encode(
     out: list[np.ndarray] = []
     for start in range(0, len(pieces), batch_size):
         chunk = pieces[start : start + batch_size]
-        x = _pad(chunk).to(device)
+        x = pad_batch(chunk).to(device)
         lengths = torch.tensor([len(p) for p in chunk], device=device)
         features = model.encode(**{stream: x, f"{stream}_lengths": lengths})
         values = features.audio if stream == "audio" else features.video
@@ -112,25 +111,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _check_manifest(features_dir: Path, models: dict[str, Path]) -> None:
-    """Start afresh when the stage-1 models changed since the features were written."""
-    import json
-
-    wanted = {name: _sha256(path) for name, path in sorted(models.items())}
-    manifest = features_dir / MANIFEST
-    if manifest.exists():
-        try:
-            found = json.loads(manifest.read_text())
-        except ValueError:
-            found = None
-        if found == wanted:
-            return
-        logger.info("stage-1 models changed: old features in %s removed", features_dir)
-        shutil.rmtree(features_dir)
-    features_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(manifest, wanted)
 
 
 def extract_features(
@@ -164,7 +144,13 @@ def extract_features(
 
     features_dir = Path(features_dir)
     models = {"audio": audio_model} | ({"video": video_model} if video_model else {})
-    _check_manifest(features_dir, models)
+    settings = {
+        "models": {name: _sha256(path) for name, path in sorted(models.items())},
+        "noise": to_dict(noise),
+        "pools": [str(babble_dir), str(natural_dir)],
+        "features": to_dict(config),
+    }
+    fresh_dir(features_dir, settings)
     loaded: dict[str, Transcriber] = {}
 
     def model(name: str) -> Transcriber:

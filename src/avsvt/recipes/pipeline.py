@@ -21,12 +21,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
 from avsvt.config import to_dict
-from avsvt.data.atomic import write_json_atomic, write_text_atomic
+from avsvt.data.atomic import write_text_atomic
 from avsvt.data.lock import run_lock
 from avsvt.data.n20em import Song, load_songs, validate_root
 from avsvt.errors import DataError
@@ -34,43 +33,10 @@ from avsvt.recipes.config import RunConfig
 from avsvt.recipes.features import conditions, extract_features
 from avsvt.recipes.stage1 import BEST, split_songs, train_stage1
 from avsvt.recipes.stage2 import Stage2Job, job_dir, read_job_predictions
-from avsvt.recipes.steps import Step, fingerprint, run_steps
+from avsvt.recipes.steps import Step, fresh_dir, run_steps, shared_fresh_dir
 from avsvt.report import Condition
 
 logger = logging.getLogger(__name__)
-
-SETTINGS = "settings.json"
-
-
-def shared_fresh_dir(path: Path, settings: Any) -> Path:
-    """:func:`fresh_dir` from a step every torchrun process runs: rank 0 does it, all wait."""
-    from avsvt.train.distributed import barrier, is_main_process
-
-    if is_main_process():
-        fresh_dir(path, settings)
-    barrier()
-    return path
-
-
-def fresh_dir(path: Path, settings: Any) -> Path:
-    """Make ``path`` hold work for ``settings``: cleared first when it holds work for others."""
-    marker = path / SETTINGS
-    key = fingerprint(settings)
-    if marker.exists():
-        try:
-            found = json.loads(marker.read_text()).get("fingerprint")
-        except (ValueError, AttributeError):
-            found = None
-        if found == key:
-            return path
-        logger.info("settings changed: %s cleared", path)
-        shutil.rmtree(path)
-    elif path.exists() and any(path.iterdir()):
-        logger.info("no settings record: %s cleared", path)
-        shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(marker, {"fingerprint": key, "settings": settings})
-    return path
 
 
 class Run:
@@ -86,6 +52,7 @@ class Run:
         self.report = self.out / "report"
         self.needs_video = "AV" in config.stage2.systems
         self.needs_musan = any(t in ("babble", "natural") for t in config.noise.types)
+        self._songs: list[Song] | None = None
 
     # --- settings each step depends on (cumulative: a change upstream reruns downstream) ---
 
@@ -121,8 +88,10 @@ class Run:
         return self.musan / "noise" if self.needs_musan else None
 
     def songs(self) -> list[Song]:
-        """Every song of the root (all splits)."""
-        return load_songs(self.root)
+        """Every song of the root (all splits), read once (after the corpus step made it)."""
+        if self._songs is None:
+            self._songs = load_songs(self.root)
+        return self._songs
 
     # --- steps -------------------------------------------------------------------------------
 
@@ -245,7 +214,6 @@ class Run:
     def _features(self) -> None:
         from avsvt.recipes.systems import resolve_device
 
-        fresh_dir(self.features, self._features_settings())
         extract_features(
             self.songs(),
             audio_model=self.stage1_dir("audio") / BEST,

@@ -1,5 +1,8 @@
 """Resumable steps: each step runs once, leaves a done-marker, and is skipped on rerun.
 
+A step's output folder is made "fresh" for its settings (:func:`fresh_dir`): work left there by
+other settings is cleared first, so a resumed checkpoint always belongs to the same settings.
+
 Under ``torchrun`` every process walks the same steps: a ``parallel`` step (training) runs on all
 of them, any other step on rank 0 while the others wait at a barrier; only rank 0 writes markers.
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,3 +81,37 @@ def run_steps(steps: list[Step], marker_dir: Path, *, force: bool = False) -> di
         timings[step.name] = seconds
         logger.info("[%d/%d] %s finished in %.1f s", index, len(steps), step.name, seconds)
     return timings
+
+
+SETTINGS = "settings.json"
+
+
+def shared_fresh_dir(path: Path, settings: Any) -> Path:
+    """:func:`fresh_dir` from a step every torchrun process runs: rank 0 does it, all wait."""
+    from avsvt.train.distributed import barrier, is_main_process
+
+    if is_main_process():
+        fresh_dir(path, settings)
+    barrier()
+    return path
+
+
+def fresh_dir(path: Path, settings: Any) -> Path:
+    """Make ``path`` hold work for ``settings``: cleared first when it holds work for others."""
+    marker = path / SETTINGS
+    key = fingerprint(settings)
+    if marker.exists():
+        try:
+            found = json.loads(marker.read_text()).get("fingerprint")
+        except (ValueError, AttributeError):
+            found = None
+        if found == key:
+            return path
+        logger.info("settings changed: %s cleared", path)
+        shutil.rmtree(path)
+    elif path.exists() and any(path.iterdir()):
+        logger.info("no settings record: %s cleared", path)
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(marker, {"fingerprint": key, "settings": settings})
+    return path

@@ -81,7 +81,8 @@ class Batch:
         )
 
 
-def _pad(tensors: Sequence[torch.Tensor], fill: Sequence[float] | float = 0) -> torch.Tensor:
+def pad_batch(tensors: Sequence[torch.Tensor], fill: Sequence[float] | float = 0) -> torch.Tensor:
+    """Stack (T_i, ...) tensors into (B, max T, ...), filled with ``fill`` after each one."""
     longest = max(t.shape[0] for t in tensors)
     out = torch.empty((len(tensors), longest, *tensors[0].shape[1:]), dtype=tensors[0].dtype)
     out[:] = torch.as_tensor(fill, dtype=out.dtype)
@@ -98,7 +99,7 @@ def collate(items: Sequence[Utterance]) -> Batch:
         if tensors[0] is None:
             return None, None
         lengths = torch.tensor([t.shape[0] for t in tensors], dtype=torch.long)
-        return _pad(tensors), lengths
+        return pad_batch(tensors), lengths
 
     audio, audio_lengths = stream("audio")
     video, video_lengths = stream("video")
@@ -106,7 +107,7 @@ def collate(items: Sequence[Utterance]) -> Batch:
         song_ids=[it.song_id for it in items],
         indices=[it.index for it in items],
         counts=[it.count for it in items],
-        labels=_pad([it.labels for it in items], SILENCE_LABEL),
+        labels=pad_batch([it.labels for it in items], SILENCE_LABEL),
         label_lengths=torch.tensor([it.labels.shape[0] for it in items], dtype=torch.long),
         audio=audio,
         audio_lengths=audio_lengths,
