@@ -359,8 +359,7 @@ def fit(
             best_metric, best_epoch = metric, epoch
             if on_best is not None and rank == 0:
                 on_best(trainable.module, evaluation, epoch)
-        checkpoint(epoch + 1, 0)
-        if rank == 0:
+        if rank == 0:  # the log first: a kill before the checkpoint redoes (and relogs) the epoch
             _write_log(run_dir / "log.csv", history)
             if tensorboard is None:
                 tensorboard = _summary_writer(run_dir) or False
@@ -378,6 +377,7 @@ def fit(
                 metric,
                 " (best)" if best_epoch == epoch else "",
             )
+        checkpoint(epoch + 1, 0)
     if tensorboard:
         tensorboard.close()
     return FitResult(best_metric, best_epoch, last_path, history)
