@@ -72,7 +72,6 @@ ONSET_TOLERANCE_S: Final = 0.05
 PITCH_TOLERANCE_CENTS: Final = 50.0
 OFFSET_RATIO: Final = 0.2
 OFFSET_MIN_TOLERANCE_S: Final = 0.05
-METRIC_NAMES: Final = ("COnPOff", "COnP", "COn", "COff")
 
 # --- data layout -------------------------------------------------------------------------------
 SPLITS: Final = ("train", "valid", "test")

@@ -39,6 +39,7 @@ import torch.distributed as dist
 from avsvt.data.atomic import atomic_path
 from avsvt.errors import AvsvtError, CheckpointError
 from avsvt.evaluation import Evaluation
+from avsvt.metrics import METRICS
 from avsvt.train.datasets import Batch, _SongUtterances, batches, collate, epoch_order
 from avsvt.train.evaluate import evaluate_dataset
 from avsvt.train.schedule import NewBob
@@ -350,7 +351,7 @@ def fit(
             "valid_loss": valid_loss,
             **{
                 f"valid_{m}": getattr(evaluation.mean, m).f1
-                for m in ("COnPOff", "COnP", "COn", "COff")
+                for m in METRICS
             },
             "head_lr": optimisers.schedulers[0].lr,
         }
