@@ -349,10 +349,7 @@ def fit(
             "step": float(global_step),
             "train_loss": float(sum(losses) / max(1, len(losses))),
             "valid_loss": valid_loss,
-            **{
-                f"valid_{m}": getattr(evaluation.mean, m).f1
-                for m in METRICS
-            },
+            **{f"valid_{m}": getattr(evaluation.mean, m).f1 for m in METRICS},
             "head_lr": optimisers.schedulers[0].lr,
         }
         history.append(row)
