@@ -21,6 +21,7 @@ import torch
 
 CANDIDATES = {  # name -> changes to the cpu preset (model config keys)
     "logmel + periodicity 48 (96x2)": {"audio_encoder": {"periodicity_bins": 48}},
+    "periodicity 96 only (96x2)": {"audio_encoder": {"n_mels": 0, "periodicity_bins": 96}},
     "logmel-conformer 96x2 (cpu preset)": {},
     "logmel-conformer 64x1": {"d_model": 64, "audio_encoder": {"dim": 64, "n_layers": 1}},
     "logmel-conformer 144x3": {

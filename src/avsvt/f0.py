@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 from avsvt.constants import SAMPLE_RATE
@@ -50,6 +51,7 @@ def yin(
     threshold: float = 0.15,
     max_aperiodicity: float = 0.35,
     min_rms: float = 1e-3,
+    block_frames: int = 4096,
 ) -> F0Track:
     """Track f0 with YIN.
 
@@ -63,25 +65,59 @@ def yin(
         threshold: YIN absolute threshold for the first dip.
         max_aperiodicity: Frames whose best dip is above this are unvoiced.
         min_rms: Frames quieter than this RMS are unvoiced.
+        block_frames: Frames analysed at once (memory grows with it, not with the input).
 
     Returns:
         The track at ``sample_rate / hop_length`` frames per second.
     """
-    x = np.asarray(audio, dtype=np.float64)
+    x = np.asarray(audio)
     max_lag = min(int(sample_rate / fmin_hz) + 1, frame_length // 2)
     min_lag = max(2, int(sample_rate / fmax_hz))
-    padded = np.pad(x, frame_length // 2)
     n_frames = 1 + max(0, len(x) // hop_length)
-    frames = sliding_window_view(padded, frame_length)[::hop_length][:n_frames]
-    if len(frames) < n_frames:  # the very end: pad with silent frames
-        frames = np.concatenate([frames, np.zeros((n_frames - len(frames), frame_length))])
+    half = frame_length // 2
+    f0 = np.zeros(n_frames)
+    aperiodicity = np.ones(n_frames)
+    for first in range(0, n_frames, block_frames):  # blocks bound the memory of long inputs
+        last = min(first + block_frames, n_frames)
+        lo, hi = first * hop_length - half, (last - 1) * hop_length + frame_length - half
+        segment = np.zeros(hi - lo, dtype=np.float32)
+        inside = x[max(lo, 0) : min(hi, len(x))]
+        segment[max(lo, 0) - lo : max(lo, 0) - lo + len(inside)] = inside
+        frames = sliding_window_view(segment, frame_length)[::hop_length][: last - first]
+        f0[first:last], aperiodicity[first:last] = _yin_frames(
+            frames,
+            sample_rate=sample_rate,
+            min_lag=min_lag,
+            max_lag=max_lag,
+            threshold=threshold,
+            max_aperiodicity=max_aperiodicity,
+            min_rms=min_rms,
+        )
+    return F0Track(f0_hz=f0, aperiodicity=aperiodicity, fps=sample_rate / hop_length)
+
+
+def _yin_frames(
+    frames: npt.NDArray[np.float32],
+    *,
+    sample_rate: int,
+    min_lag: int,
+    max_lag: int,
+    threshold: float,
+    max_aperiodicity: float,
+    min_rms: float,
+) -> tuple[FloatArray, FloatArray]:
+    """YIN on (n, frame_length) frames: (f0 Hz with 0 where unvoiced, aperiodicity)."""
+    frame_length = frames.shape[1]
     w = frame_length - max_lag  # integration window
     # d(tau) = sum_{j<w} (x_j - x_{j+tau})^2 = e0 + e_tau - 2 r(tau)
     size = 1 << int(np.ceil(np.log2(frame_length + w)))
-    spec_full = np.fft.rfft(frames, size)
-    spec_head = np.fft.rfft(frames[:, :w], size)
-    r = np.fft.irfft(spec_head.conj() * spec_full, size)[:, : max_lag + 1]
-    sq = np.concatenate([np.zeros((len(frames), 1)), np.cumsum(frames**2, axis=1)], axis=1)
+    # float32 FFTs (scipy keeps single precision; numpy would upcast): 3-5x faster, and the
+    # difference function's relative error (~1e-6) is far below the voicing thresholds
+    spec_full = scipy.fft.rfft(frames, size)
+    spec_head = scipy.fft.rfft(frames[:, :w], size)
+    r = scipy.fft.irfft(spec_head.conj() * spec_full, size)[:, : max_lag + 1].astype(np.float64)
+    frames64 = frames.astype(np.float64)
+    sq = np.concatenate([np.zeros((len(frames), 1)), np.cumsum(frames64**2, axis=1)], axis=1)
     lags = np.arange(max_lag + 1)
     e_tau = sq[:, lags + w] - sq[:, lags]
     diff = np.maximum(e_tau[:, :1] + e_tau - 2 * r, 0.0)
@@ -104,7 +140,6 @@ def yin(
     safe = np.where(np.abs(denominator) > 1e-12, denominator, 1.0)
     shift = np.where(np.abs(denominator) > 1e-12, 0.5 * (left - right) / safe, 0.0)
     refined = lag + np.clip(shift, -1, 1)
-    rms = np.sqrt(np.mean(frames**2, axis=1))
+    rms = np.sqrt(np.mean(frames64**2, axis=1))
     voiced = (aperiodicity <= max_aperiodicity) & (rms >= min_rms)
-    f0 = np.where(voiced, sample_rate / refined, 0.0)
-    return F0Track(f0_hz=f0, aperiodicity=aperiodicity, fps=sample_rate / hop_length)
+    return np.where(voiced, sample_rate / refined, 0.0), aperiodicity

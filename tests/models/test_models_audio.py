@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from avsvt.constants import n_ssl_frames
-from avsvt.errors import CheckpointError
+from avsvt.errors import CheckpointError, ConfigError
 from avsvt.models import AudioEncoderConfig, Transcriber, load_model, preset, save_model
 from avsvt.models.audio import (
     HFSSLEncoder,
@@ -166,10 +166,12 @@ def test_logmel_frame_grid(n_samples: int) -> None:
     assert ssl_frame_lengths(torch.tensor([n_samples])).item() == n_ssl_frames(n_samples)
 
 
-@pytest.mark.parametrize("periodicity_bins", [0, 24])
-def test_logmel_padding_never_changes_valid_frames(periodicity_bins: int) -> None:
+@pytest.mark.parametrize(("n_mels", "periodicity_bins"), [(64, 0), (64, 24), (0, 24)])
+def test_logmel_padding_never_changes_valid_frames(n_mels: int, periodicity_bins: int) -> None:
     torch.manual_seed(0)
-    config = dataclasses.replace(preset("cpu").audio_encoder, periodicity_bins=periodicity_bins)
+    config = dataclasses.replace(
+        preset("cpu").audio_encoder, n_mels=n_mels, periodicity_bins=periodicity_bins
+    )
     encoder = LogMelConformer(config).eval()
     waveform, lengths = batch()
     waveform[1, int(lengths[1]) :] = 7.0  # whatever lies in the padding must not matter
@@ -187,6 +189,7 @@ def test_mel_filterbank_peaks_follow_the_mel_scale() -> None:
     # a 1 kHz sine puts most energy into the band whose peak is nearest 1 kHz (bin 25)
     t = torch.arange(16000) / 16000
     encoder = LogMelConformer(preset("tiny").audio_encoder)  # type: ignore[arg-type]
+    assert encoder.frontend is not None
     logmel = encoder.frontend(torch.sin(2 * torch.pi * 1000 * t)[None])
     band = int(logmel[0].mean(0).argmax())
     assert abs(int(mel_filterbank(16)[:, band].argmax()) - 25) <= 3
@@ -209,3 +212,8 @@ def test_periodicity_peaks_at_the_voice_period_and_ignores_noise() -> None:
     noise = frontend(0.1 * torch.randn(1, 32000, generator=torch.Generator().manual_seed(0)))
     assert noise.max() < 0.3
     assert frontend(torch.zeros(1, 32000)).abs().max() == 0
+
+
+def test_an_encoder_needs_some_input_stream() -> None:
+    with pytest.raises(ConfigError, match="n_mels or periodicity_bins"):
+        dataclasses.replace(preset("cpu").audio_encoder, n_mels=0, periodicity_bins=0)

@@ -80,3 +80,14 @@ def test_bad_format_and_missing_model_are_clear_errors(tmp_path, capsys):
         main(["transcribe", str(tmp_path / "a.wav"), "--format", "wav"])
     assert main(["transcribe", str(tmp_path / "a.wav"), "--model", str(tmp_path / "none.pt")]) == 1
     assert "model file not found" in capsys.readouterr().err
+
+
+def test_without_model_the_built_in_f0_tracker_runs(tmp_path):
+    from avsvt.testing import synth_vocal
+
+    sung = [Note(0.3, 0.9, 57.0), Note(0.9, 1.6, 60.0)]
+    sf.write(tmp_path / "s.wav", synth_vocal(sung, 2 * SAMPLE_RATE), SAMPLE_RATE)
+    assert main(["transcribe", str(tmp_path / "s.wav"), "--format", "csv"]) == 0
+    found = read_notes(tmp_path / "s.csv")
+    assert [round(n.pitch_midi) for n in found] == [57, 60]
+    assert abs(found[1].onset_s - 0.9) < 0.03

@@ -363,8 +363,8 @@ class LogMelConformer(AudioEncoder):
             raise ConfigError(f"LogMelConformer needs kind logmel, got {config.kind}")
         self.config = config
         self.output_dim = config.dim
-        self.frontend = LogMelFrontend(config.n_mels)
-        self.input_norm = nn.LayerNorm(config.n_mels)
+        self.frontend = LogMelFrontend(config.n_mels) if config.n_mels else None
+        self.input_norm = nn.LayerNorm(config.n_mels) if config.n_mels else None
         self.periodicity = (
             PeriodicityFrontend(config.periodicity_bins) if config.periodicity_bins else None
         )
@@ -387,10 +387,13 @@ class LogMelConformer(AudioEncoder):
                 waveform, (0, WAV2VEC2_RECEPTIVE_FIELD_SAMPLES - n_samples)
             )
         frame_lengths = ssl_frame_lengths(lengths)
-        x = self.input_norm(self.frontend(waveform))
+        streams = []
+        if self.frontend is not None and self.input_norm is not None:
+            streams.append(self.input_norm(self.frontend(waveform)))
         if self.periodicity is not None:  # it looks past a frame's end: zero what is padding
             inside = valid_mask(lengths, waveform.shape[1]).to(waveform.dtype)
-            x = torch.cat([x, self.periodicity(waveform * inside)], dim=-1)
+            streams.append(self.periodicity(waveform * inside))
+        x = torch.cat(streams, dim=-1)
         if n_samples < WAV2VEC2_RECEPTIVE_FIELD_SAMPLES:
             x = x[:, :0]
         mask = valid_mask(frame_lengths, x.shape[1])

@@ -50,7 +50,8 @@ class AudioEncoderConfig:
         hf_config: hf_ssl: a transformers config as a dict (``model_type`` plus fields); builds a
             randomly initialised model. Filled from ``hf_path`` when a model is built from it.
         layer: hf_ssl: which hidden state to return; None = ``last_hidden_state`` (reference).
-        n_mels: logmel: mel bands (n_fft 400, hop 320, no centring: T = n_ssl_frames(N)).
+        n_mels: logmel: mel bands (n_fft 400, hop 320, no centring: T = n_ssl_frames(N));
+            0 = no log-mel (then the periodicity stream alone, which needs ``periodicity_bins``).
         dim: logmel: model width (output dimension).
         n_layers: logmel: conformer blocks.
         n_heads: logmel: attention heads.
@@ -87,6 +88,10 @@ class AudioEncoderConfig:
                 raise ConfigError(f"audio_encoder: dim {self.dim} not divisible by n_heads")
             if self.conv_kernel % 2 == 0:
                 raise ConfigError("audio_encoder: conv_kernel must be odd")
+            if self.n_mels < 0 or self.periodicity_bins < 0:
+                raise ConfigError("audio_encoder: n_mels and periodicity_bins must be >= 0")
+            if self.n_mels + self.periodicity_bins == 0:
+                raise ConfigError("audio_encoder: needs n_mels or periodicity_bins above 0")
 
 
 @dataclass(frozen=True)

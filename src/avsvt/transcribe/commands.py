@@ -25,8 +25,8 @@ def _formats(text: str) -> list[str]:
 def _cmd_transcribe(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from avsvt.transcribe.api import timed_transcription
-    from avsvt.transcribe.inputs import load_audio, load_video
+    from avsvt.transcribe.api import transcribe_file
+    from avsvt.transcribe.inputs import load_audio
     from avsvt.transcribe.outputs import check_overwrite, output_paths, write_outputs
     from avsvt.transcribe.predictor import load_predictor
 
@@ -42,19 +42,10 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     failures = 0
     for audio_path, paths in tqdm(jobs, desc="transcribe", unit="file", disable=len(jobs) < 2):
         try:
-            audio = load_audio(audio_path)
-            video = crops = None
-            messages: list[str] = []
-            gaps: list[tuple[float, float]] = []
-            if args.video is not None:
-                if not predictor.uses_video:
-                    messages.append("the model is audio-only: --video ignored")
-                else:
-                    video = load_video(args.video, len(audio))
-                    crops, messages, gaps = video.crops, list(video.messages), video.gaps_s
-            result = timed_transcription(
-                audio, predictor, video=crops, messages=messages, video_gaps_s=gaps
+            result = transcribe_file(
+                audio_path, args.video, model=predictor, f0_pitch=args.f0_pitch
             )
+            audio = load_audio(audio_path) if "png" in paths else None  # the plot's spectrogram
             write_outputs(result, paths, audio=audio, title=audio_path.name)
         except AvsvtError as exc:
             failures += 1
@@ -89,7 +80,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         type=Path,
         help="lip video of the singer (mp4/avi/mkv/mpg, or an N20EMv2 .npy of mouth crops)",
     )
-    p.add_argument("--model", default=None, help="model checkpoint (default: the built-in model)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="a transcriber checkpoint from `avsvt run` or `avsvt train` (default: the built-in "
+        "f0 note tracker, audio only)",
+    )
+    p.add_argument(
+        "--f0-pitch",
+        action="store_true",
+        help="with --model: note pitch from the voice's f0 (fractional MIDI) instead of the "
+        "model's integer pitch classes",
+    )
     p.add_argument("-o", "--output", type=Path, help="output folder (default: beside each input)")
     p.add_argument(
         "--format",

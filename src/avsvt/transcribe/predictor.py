@@ -1,4 +1,4 @@
-"""Loading the model behind ``avsvt transcribe`` as a ``FramePredictor``."""
+"""Loading what ``avsvt transcribe`` runs: a trained checkpoint, or the built-in f0 note tracker."""
 
 from __future__ import annotations
 
@@ -6,24 +6,19 @@ import importlib
 from pathlib import Path
 
 from avsvt.errors import CheckpointError
-from avsvt.transcribe.api import FramePredictor
-
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.safetensors"
-"""The built-in model, trained by the project's recipe on the embedded corpus."""
+from avsvt.transcribe.api import F0NoteTracker, Transcription
 
 
-def load_predictor(model: str | Path | None) -> FramePredictor:
-    """Load a transcription checkpoint (the built-in model when ``model`` is None).
+def load_predictor(model: str | Path | None) -> Transcription:
+    """Load a transcription checkpoint, or the built-in f0 note tracker when ``model`` is None.
 
     Raises:
         CheckpointError: Missing file, or not a checkpoint avsvt can transcribe with.
     """
-    path = Path(model) if model is not None else DEFAULT_MODEL
+    if model is None:
+        return F0NoteTracker()
+    path = Path(model)
     if not path.exists():
-        if model is None:
-            raise CheckpointError(
-                "no built-in model is installed yet: pass --model CHECKPOINT", path=path
-            )
         raise CheckpointError("model file not found", path=path)
     try:
         models = importlib.import_module("avsvt.models.predictor")
@@ -31,5 +26,5 @@ def load_predictor(model: str | Path | None) -> FramePredictor:
         raise CheckpointError(
             "this installation has no model support (avsvt.models)", path=path
         ) from None
-    predictor: FramePredictor = models.load_predictor(path)
+    predictor: Transcription = models.load_predictor(path)
     return predictor
