@@ -16,9 +16,9 @@ from pathlib import Path
 from avsvt.benchmarking import (
     accuracy_rows,
     accuracy_table,
+    all_systems,
     machine_description,
     measure_in_subprocess,
-    peer_systems,
     replace_section,
     speed_table,
     vocadito_inputs,
@@ -39,7 +39,7 @@ def main() -> None:
     doc = replace_section(
         doc, "machine", f"Harness run {today} with {command} on: {machine_description()}"
     )
-    systems = peer_systems()
+    systems = all_systems()
     rows = accuracy_rows(systems, vocadito_inputs(SHARED))
     doc = replace_section(
         doc,

@@ -41,11 +41,21 @@ def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
     return min(times)
 
 
+BUILT_IN = "avsvt built-in (f0 notes)"
+
+
 def peer_systems() -> dict[str, Transcribe]:
     """The peers at their defaults."""
     from avsvt.peers import basic_pitch_notes, pyin_notes
 
     return {"pyin (issue 10 pipeline)": pyin_notes, "basic-pitch 0.4.0 (ONNX)": basic_pitch_notes}
+
+
+def all_systems() -> dict[str, Transcribe]:
+    """Our built-in transcription (``avsvt transcribe`` without --model), then the peers."""
+    from avsvt.f0notes import transcribe_f0
+
+    return {BUILT_IN: transcribe_f0, **peer_systems()}
 
 
 def machine_description() -> str:
@@ -181,7 +191,7 @@ def long_singing(duration_s: float, seed: int = 0) -> npt.NDArray[np.float32]:
 
 def _measure_main(argv: Sequence[str]) -> None:
     system, duration_s = argv[0], float(argv[1])
-    transcribe = peer_systems()[system]
+    transcribe = all_systems()[system]
     audio = long_singing(duration_s)
     transcribe(audio[: SAMPLE_RATE * 2])  # warm-up (imports, JIT) is not part of the timing
     start = time.perf_counter()
