@@ -129,10 +129,10 @@ def f0_notes(track: F0Track, settings: F0NoteSettings | None = None) -> list[Not
         edges = _merge_short([0, *_cut_run(run, settings), len(run)], min_frames)
         for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
             body = run[lo + skip : hi] if hi - lo > 2 * skip else run[lo:hi]
-            onset_s = (run_start + lo) * frame_s
+            onset_s = float(run_start + lo) * frame_s
             if k == 0:
                 onset_s = max(0.0, onset_s + settings.onset_shift_s)
-            offset_s = (run_start + hi) * frame_s
+            offset_s = float(run_start + hi) * frame_s
             notes.append(Note(onset_s, offset_s, float(np.median(body))))
     return notes
 

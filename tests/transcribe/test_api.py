@@ -77,3 +77,13 @@ def test_f0_pitch_reads_the_sung_pitch_instead_of_the_class():
     assert plain.pitch_midi == 60.0
     assert refined.pitch_midi == pytest.approx(60.3, abs=0.05)
     assert (refined.onset_s, refined.offset_s) == (plain.onset_s, plain.offset_s)
+
+
+def test_transcribe_file_is_part_of_the_package_api(tmp_path):
+    import avsvt
+
+    path = tmp_path / "one.wav"
+    sf.write(path, synth_vocal([Note(0.2, 0.8, 60.0)], SAMPLE_RATE), SAMPLE_RATE)
+    (note,) = avsvt.transcribe_file(path).notes
+    assert type(note.onset_s) is float and type(note.pitch_midi) is float
+    assert round(note.pitch_midi) == 60
