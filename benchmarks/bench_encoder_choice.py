@@ -81,7 +81,8 @@ def main() -> None:
             scores.append(score_notes(list(song.notes), notes))
         row["test COnPOff"] = round(mean_scores(scores).COnPOff.f1, 3)
         row["test COn"] = round(mean_scores(scores).COn.f1, 3)
-        for audio, references in vocadito.values():
+        for item in vocadito.values():
+            audio, references = item.audio, item.references
             start = time.perf_counter()
             notes = transcribe_array(audio, predictor, decoder=decoder)
             row["ms per s"] = round(1000 * (time.perf_counter() - start) / (len(audio) / 16000), 1)

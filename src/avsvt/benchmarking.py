@@ -9,6 +9,7 @@ length) so that each peak-memory figure belongs to that system alone.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -16,8 +17,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,8 +30,17 @@ from avsvt.data.audio import read_audio
 from avsvt.metrics import METRICS, NoteScores, mean_scores, score_notes
 from avsvt.notefiles import read_notes
 from avsvt.notes import Note
+from avsvt.peers import PYIN_HOP, BasicPitchSettings, PyinSettings, basic_pitch_notes, pyin_notes
 
-Transcribe = Callable[[npt.NDArray[np.float32]], list[Note]]
+if TYPE_CHECKING:
+    from avsvt.data.n20em import Song
+    from avsvt.noise.mixing import MixRule
+    from avsvt.noise.synthesis import NoiseMixer
+
+Audio = npt.NDArray[np.float32]
+Video = npt.NDArray[np.uint8]
+Transcribe = Callable[[Audio, Video | None], list[Note]]
+"""A system under test: 16 kHz audio and, for audio-visual systems, 50 fps mouth crops, to notes."""
 
 
 def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
@@ -42,20 +54,139 @@ def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
 
 
 BUILT_IN = "avsvt built-in (f0 notes)"
+PYIN = "pyin (issue 10 pipeline)"
+BASIC_PITCH = "basic-pitch 0.4.0 (ONNX)"
+TUNED = ", tuned on valid"
 
 
-def peer_systems() -> dict[str, Transcribe]:
-    """The peers at their defaults."""
-    from avsvt.peers import basic_pitch_notes, pyin_notes
+def listening(fn: Callable[[Audio], list[Note]]) -> Transcribe:
+    """An audio-only transcriber as a :data:`Transcribe` (any video is ignored)."""
 
-    return {"pyin (issue 10 pipeline)": pyin_notes, "basic-pitch 0.4.0 (ONNX)": basic_pitch_notes}
+    def transcribe(audio: Audio, video: Video | None = None) -> list[Note]:
+        return fn(audio)
+
+    return transcribe
 
 
-def all_systems() -> dict[str, Transcribe]:
+@dataclass(frozen=True)
+class TunedPeers:
+    """The peers' settings chosen on our validation split (highest song-averaged COnPOff)."""
+
+    pyin: PyinSettings
+    basic_pitch: BasicPitchSettings
+    pyin_valid_f1: float
+    basic_pitch_valid_f1: float
+
+    def describe(self) -> str:
+        """One line: the chosen settings and their validation COnPOff."""
+        p, b = self.pyin, self.basic_pitch
+        return (
+            f"pyin: split {p.split_semitones} semitone, min note {p.min_note_s} s"
+            f" (valid COnPOff {100 * self.pyin_valid_f1:.1f}); basic-pitch: onset threshold"
+            f" {b.onset_threshold}, frame threshold {b.frame_threshold}, min note"
+            f" {b.minimum_note_length_ms} ms (valid COnPOff {100 * self.basic_pitch_valid_f1:.1f})"
+        )
+
+
+def peer_systems(tuned: TunedPeers | None = None) -> dict[str, Transcribe]:
+    """The peers at their defaults and, given ``tuned``, with their tuned settings."""
+    systems = {PYIN: listening(pyin_notes), BASIC_PITCH: listening(basic_pitch_notes)}
+    if tuned is not None:
+        systems[PYIN + TUNED] = listening(partial(pyin_notes, settings=tuned.pyin))
+        systems[BASIC_PITCH + TUNED] = listening(
+            partial(basic_pitch_notes, settings=tuned.basic_pitch)
+        )
+    return systems
+
+
+def all_systems(tuned: TunedPeers | None = None) -> dict[str, Transcribe]:
     """Our built-in transcription (``avsvt transcribe`` without --model), then the peers."""
     from avsvt.f0notes import transcribe_f0
 
-    return {BUILT_IN: transcribe_f0, **peer_systems()}
+    return {BUILT_IN: listening(transcribe_f0), **peer_systems(tuned)}
+
+
+PYIN_GRID: tuple[PyinSettings, ...] = tuple(
+    PyinSettings(split_semitones=split, min_note_s=min_note)
+    for split in (0.7, 0.3, 0.4, 0.5, 1.0, 1.5)
+    for min_note in (0.08, 0.05, 0.12, 0.2, 0.3)
+)
+"""pYIN segmentation candidates (the default first; f0 settings stay at issue 10's)."""
+
+BASIC_PITCH_GRID: tuple[BasicPitchSettings, ...] = tuple(
+    BasicPitchSettings(onset_threshold=onset, frame_threshold=frame, minimum_note_length_ms=ms)
+    for onset in (0.5, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9)
+    for frame in (0.3, 0.2, 0.4, 0.5, 0.6, 0.7)
+    for ms in (127.70, 58.0)
+)
+"""basic-pitch threshold candidates (its defaults first)."""
+
+S = TypeVar("S")
+X = TypeVar("X")
+
+
+def choose(
+    cached: Sequence[tuple[X, Sequence[Note]]],
+    decode: Callable[[X, S], list[Note]],
+    grid: Sequence[S],
+) -> tuple[S, float]:
+    """The setting with the highest song-averaged COnPOff (the first on ties), and that F1.
+
+    Args:
+        cached: Per song, the expensive part of a system (f0 track, model output) and its
+            reference notes.
+        decode: Notes from that part under one setting.
+        grid: Candidate settings.
+    """
+    best, best_f1 = grid[0], -1.0
+    for setting in grid:
+        scores = [score_notes(ref, decode(part, setting)) for part, ref in cached]
+        f1 = mean_scores(scores).COnPOff.f1
+        if f1 > best_f1:
+            best, best_f1 = setting, f1
+    return best, best_f1
+
+
+def tune_peers(
+    valid: Sequence[BenchInput],
+    *,
+    pyin_grid: Sequence[PyinSettings] = PYIN_GRID,
+    basic_pitch_grid: Sequence[BasicPitchSettings] = BASIC_PITCH_GRID,
+) -> TunedPeers:
+    """Choose each peer's settings on validation recordings (their first reference)."""
+    from avsvt.peers import basic_pitch_decode, basic_pitch_output, pyin_f0, segment_f0
+
+    refs = [next(iter(x.references.values())) for x in valid]
+    f0s = [pyin_f0(x.audio, PyinSettings()) for x in valid]
+    pyin, pyin_f1 = choose(
+        list(zip(f0s, refs, strict=True)),
+        lambda f0, s: segment_f0(f0, PYIN_HOP / SAMPLE_RATE, s),
+        pyin_grid,
+    )
+    outputs = [basic_pitch_output(x.audio) for x in valid]
+    bp, bp_f1 = choose(list(zip(outputs, refs, strict=True)), basic_pitch_decode, basic_pitch_grid)
+    return TunedPeers(pyin, bp, pyin_f1, bp_f1)
+
+
+def demo_systems(run_dir: Path, condition: str) -> dict[str, Transcribe]:
+    """The demo run's stage-2 A and AV transcribers trained in ``condition`` (those that exist)."""
+    from avsvt.transcribe.api import transcribe_array
+    from avsvt.transcribe.predictor import load_predictor
+
+    systems: dict[str, Transcribe] = {}
+    for system in ("A", "AV"):
+        path = run_dir / "stage2" / system / condition / "best.safetensors"
+        if not path.exists():
+            continue
+        predictor = load_predictor(path)
+
+        def transcribe(
+            audio: Audio, video: Video | None = None, predictor: Any = predictor
+        ) -> list[Note]:
+            return transcribe_array(audio, predictor, video=video)
+
+        systems[f"demo {system} (stage 2, matched model)"] = transcribe
+    return systems
 
 
 def machine_description() -> str:
@@ -68,8 +199,6 @@ def machine_description() -> str:
                 break
     except OSError:
         pass
-    import os
-
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = ", ".join(
         f"{p} {_version(p)}"
@@ -89,8 +218,17 @@ def _version(package: str) -> str:
 
 
 @dataclass(frozen=True)
+class BenchInput:
+    """One recording to transcribe: audio, optional lip video, reference notes by name."""
+
+    audio: Audio
+    references: Mapping[str, Sequence[Note]]
+    video: Video | None = None
+
+
+@dataclass(frozen=True)
 class AccuracyRow:
-    """One system's scores on one reference, and its speed on that input."""
+    """One system's scores on one reference, and its speed on those inputs."""
 
     system: str
     reference: str
@@ -99,26 +237,25 @@ class AccuracyRow:
 
 
 def accuracy_rows(
-    systems: Mapping[str, Transcribe],
-    inputs: Mapping[str, tuple[npt.NDArray[np.float32], Mapping[str, Sequence[Note]]]],
+    systems: Mapping[str, Transcribe], inputs: Mapping[str, BenchInput]
 ) -> list[AccuracyRow]:
     """Run every system on every input once; score against each of the input's references.
 
     Args:
         systems: ``{name: transcribe}``.
-        inputs: ``{input name: (audio, {reference name: notes})}``; with several inputs per
-            reference name the scores are song-averaged.
+        inputs: ``{input name: input}``; with several inputs per reference name the scores
+            are song-averaged.
     """
     per: dict[tuple[str, str], list[NoteScores]] = {}
     seconds: dict[str, float] = {}
     audio_s: dict[str, float] = {}
     for name, transcribe in systems.items():
-        for audio, references in inputs.values():
+        for item in inputs.values():
             start = time.perf_counter()
-            estimate = transcribe(audio)
+            estimate = transcribe(item.audio, item.video)
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
-            audio_s[name] = audio_s.get(name, 0.0) + len(audio) / SAMPLE_RATE
-            for ref_name, reference in references.items():
+            audio_s[name] = audio_s.get(name, 0.0) + len(item.audio) / SAMPLE_RATE
+            for ref_name, reference in item.references.items():
                 per.setdefault((name, ref_name), []).append(score_notes(reference, estimate))
     return [
         AccuracyRow(name, ref_name, mean_scores(scores), audio_s[name] / max(seconds[name], 1e-9))
@@ -138,9 +275,40 @@ def accuracy_table(rows: Sequence[AccuracyRow]) -> str:
     return "\n".join(lines)
 
 
-def vocadito_inputs(
-    shared_data: Path,
-) -> dict[str, tuple[npt.NDArray[np.float32], dict[str, list[Note]]]]:
+def condition_table(
+    by_condition: Mapping[str, Sequence[AccuracyRow]],
+    metric: str,
+    *,
+    published: Mapping[str, Sequence[float | None]] | None = None,
+) -> str:
+    """Markdown, one metric: a row per (system, reference), a column per condition (F1 %).
+
+    Args:
+        by_condition: ``{condition label: rows}`` in column order.
+        metric: One of :data:`avsvt.metrics.METRICS`.
+        published: Extra rows ``{label: values per condition}`` (None: not reported), for
+            published numbers on other data.
+    """
+    conditions = list(by_condition)
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for condition, rows in by_condition.items():
+        for row in rows:
+            f1 = 100 * getattr(row.scores, metric).f1
+            cells.setdefault((row.system, row.reference), {})[condition] = f"{f1:.1f}"
+    lines = [
+        f"| {metric}: system | reference | " + " | ".join(conditions) + " |",
+        "|---|---|" + "---|" * len(conditions),
+    ]
+    for (system, reference), values in cells.items():
+        row_cells = " | ".join(values.get(c, "-") for c in conditions)
+        lines.append(f"| {system} | {reference} | {row_cells} |")
+    for label, numbers in (published or {}).items():
+        row_cells = " | ".join("-" if v is None else f"{v:.1f}" for v in numbers)
+        lines.append(f"| *{label}* | *published, other data* | {row_cells} |")
+    return "\n".join(lines)
+
+
+def vocadito_inputs(shared_data: Path) -> dict[str, BenchInput]:
     """vocadito_1 with both annotators' notes (empty when the shared data is absent)."""
     folder = shared_data / "vocadito"
     wav = folder / "vocadito_1.wav"
@@ -149,7 +317,49 @@ def vocadito_inputs(
     references = {
         f"vocadito_1 {a}": read_notes(folder / f"vocadito_1_notes{a}.csv") for a in ("A1", "A2")
     }
-    return {"vocadito_1": (read_audio(wav), references)}
+    return {"vocadito_1": BenchInput(read_audio(wav), references)}
+
+
+def corpus_inputs(
+    songs: Sequence[Song],
+    *,
+    noise_type: str | None = None,
+    snr_db: float | None = None,
+    mixer: NoiseMixer | None = None,
+) -> dict[str, BenchInput]:
+    """Songs of an N20EMv2 root with their lip video: clean vocals, or one noise condition.
+
+    The reference name is the split's, so scores are song-averaged over the songs.
+    """
+    from avsvt.data.video import read_video
+
+    inputs = {}
+    for song in songs:
+        if noise_type is None:
+            audio = read_audio(song.vocals_path)
+        else:
+            assert mixer is not None and snr_db is not None
+            audio = mixer.mixture(song, noise_type, snr_db)
+        inputs[song.song_id] = BenchInput(
+            audio, {f"{song.split} split": list(song.notes)}, read_video(song.video_path)
+        )
+    return inputs
+
+
+def with_noise(
+    inputs: Mapping[str, BenchInput], noise: Audio, snr_db: float, rule: MixRule = "reference"
+) -> dict[str, BenchInput]:
+    """Each input's audio mixed with ``noise`` (tiled or cut to its length) at ``snr_db``."""
+    from avsvt.noise.synthesis import mix_to_float32
+
+    return {
+        name: BenchInput(
+            mix_to_float32(x.audio, np.resize(noise, len(x.audio)), snr_db, rule),
+            x.references,
+            x.video,
+        )
+        for name, x in inputs.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -167,10 +377,16 @@ class SpeedRow:
         return self.duration_s / self.seconds
 
 
-def measure_in_subprocess(system: str, duration_s: float, *, timeout_s: float = 3600) -> SpeedRow:
-    """Time one system on ``duration_s`` of synthetic singing in a fresh Python process."""
+def measure_in_subprocess(
+    system: str, duration_s: float, *, model: Path | None = None, timeout_s: float = 3600
+) -> SpeedRow:
+    """Time one system on ``duration_s`` of synthetic singing in a fresh Python process.
+
+    ``system`` names one of :func:`all_systems`, or, with ``model``, labels that checkpoint.
+    """
+    cmd = [sys.executable, "-m", "avsvt.benchmarking", system, str(duration_s)]
     out = subprocess.run(
-        [sys.executable, "-m", "avsvt.benchmarking", system, str(duration_s)],
+        cmd + ([str(model)] if model is not None else []),
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -180,7 +396,7 @@ def measure_in_subprocess(system: str, duration_s: float, *, timeout_s: float = 
     return SpeedRow(system, duration_s, float(data["seconds"]), float(data["peak_rss_mb"]))
 
 
-def long_singing(duration_s: float, seed: int = 0) -> npt.NDArray[np.float32]:
+def long_singing(duration_s: float, seed: int = 0) -> Audio:
     """A synthetic sung melody of any length (harmonic tones), for speed and memory runs."""
     from avsvt.testing import random_melody, synth_vocal
 
@@ -191,11 +407,18 @@ def long_singing(duration_s: float, seed: int = 0) -> npt.NDArray[np.float32]:
 
 def _measure_main(argv: Sequence[str]) -> None:
     system, duration_s = argv[0], float(argv[1])
-    transcribe = all_systems()[system]
+    if len(argv) > 2:
+        from avsvt.transcribe.api import transcribe_array
+        from avsvt.transcribe.predictor import load_predictor
+
+        predictor = load_predictor(argv[2])
+        transcribe: Transcribe = lambda audio, video: transcribe_array(audio, predictor)  # noqa: E731
+    else:
+        transcribe = all_systems()[system]
     audio = long_singing(duration_s)
-    transcribe(audio[: SAMPLE_RATE * 2])  # warm-up (imports, JIT) is not part of the timing
+    transcribe(audio[: SAMPLE_RATE * 2], None)  # warm-up (imports, JIT) is not part of the timing
     start = time.perf_counter()
-    transcribe(audio)
+    transcribe(audio, None)
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_mb}))

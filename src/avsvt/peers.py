@@ -124,31 +124,48 @@ class BasicPitchSettings:
     maximum_frequency_hz: float | None = None
 
 
-def basic_pitch_notes(
-    audio: npt.NDArray[np.float32], settings: BasicPitchSettings | None = None
-) -> list[Note]:
-    """Transcribe 16 kHz mono audio with basic-pitch (ONNX); its notes may overlap (polyphonic)."""
+def basic_pitch_output(audio: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.float32]]:
+    """basic-pitch's model output (note, onset and contour posteriors) for 16 kHz mono audio."""
     _require("basic_pitch", "basic-pitch")
     _require("onnxruntime", "basic-pitch")
-    settings = settings or BasicPitchSettings()
     logging.getLogger("root").setLevel(
         logging.ERROR
     )  # basic-pitch warns about missing TF at import
     from basic_pitch import ICASSP_2022_MODEL_PATH
-    from basic_pitch.inference import predict
+    from basic_pitch.inference import run_inference
 
     model_path = Path(ICASSP_2022_MODEL_PATH).with_suffix(".onnx")
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "input.wav"
         write_audio(wav, audio)
-        _, _, events = predict(
-            str(wav),
-            str(model_path),
-            onset_threshold=settings.onset_threshold,
-            frame_threshold=settings.frame_threshold,
-            minimum_note_length=settings.minimum_note_length_ms,
-            minimum_frequency=settings.minimum_frequency_hz,
-            maximum_frequency=settings.maximum_frequency_hz,
-        )
+        output: dict[str, npt.NDArray[np.float32]] = run_inference(str(wav), str(model_path))
+    return output
+
+
+def basic_pitch_decode(
+    output: dict[str, npt.NDArray[np.float32]], settings: BasicPitchSettings | None = None
+) -> list[Note]:
+    """basic-pitch's own note decoding of its model output, as ``basic_pitch.inference.predict``."""
+    from basic_pitch import note_creation
+    from basic_pitch.constants import AUDIO_SAMPLE_RATE, FFT_HOP
+
+    settings = settings or BasicPitchSettings()
+    _, events = note_creation.model_output_to_notes(
+        output,
+        onset_thresh=settings.onset_threshold,
+        frame_thresh=settings.frame_threshold,
+        min_note_len=int(
+            np.round(settings.minimum_note_length_ms / 1000 * (AUDIO_SAMPLE_RATE / FFT_HOP))
+        ),
+        min_freq=settings.minimum_frequency_hz,
+        max_freq=settings.maximum_frequency_hz,
+    )
     notes = [Note(float(e[0]), float(e[1]), float(e[2])) for e in events if e[1] > e[0]]
     return sorted(notes)
+
+
+def basic_pitch_notes(
+    audio: npt.NDArray[np.float32], settings: BasicPitchSettings | None = None
+) -> list[Note]:
+    """Transcribe 16 kHz mono audio with basic-pitch (ONNX); its notes may overlap (polyphonic)."""
+    return basic_pitch_decode(basic_pitch_output(audio), settings)
