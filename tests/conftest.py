@@ -21,3 +21,11 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from avsvt.testing import make_tiny_corpus
 
     return make_tiny_corpus(tmp_path_factory.mktemp("tiny") / "root", n_songs=3, duration_s=4.0)
+
+
+@pytest.fixture(scope="session")
+def step_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each data step's input folder (corpus, MUSAN preparation, noise), made by earlier ones."""
+    from faults import prepare_step_inputs
+
+    return prepare_step_inputs(tmp_path_factory.mktemp("inputs"), tmp_path_factory.mktemp("steps"))

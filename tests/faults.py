@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 TEMP_MARK = ".tmp-"
+PAGE = 4096
 
 
 def run(cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout_s: float = 600) -> None:
@@ -57,3 +60,84 @@ def wait_for(path: Path, timeout_s: float = 60) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(path)
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def tmpfs(mount_point: Path, size_bytes: int) -> Iterator[Path]:
+    """A size-limited tmpfs at ``mount_point`` (a real full disk); skips where mounts are denied."""
+    import pytest
+
+    mount_point.mkdir(parents=True, exist_ok=True)
+    size = max(PAGE, size_bytes // PAGE * PAGE)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def resize_tmpfs(mount_point: Path, size_bytes: int) -> None:
+    """Grow (or shrink) a tmpfs mounted by :func:`tmpfs`."""
+    subprocess.run(["mount", "-o", f"remount,size={size_bytes}", str(mount_point)], check=True)
+
+
+def pages(root: Path) -> int:
+    """Bytes the files under ``root`` take on a tmpfs (whole pages)."""
+    return sum(-(-p.stat().st_size // PAGE) * PAGE for p in root.rglob("*") if p.is_file())
+
+
+# The data steps as the user runs them (the CLI in its own process, cwd = a folder holding work/),
+# with a glob matching their outputs.
+AVSVT = str(Path(sys.executable).parent / "avsvt")
+LOCKS = (".avsvt.lock",)
+
+
+def avsvt(*args: str) -> list[str]:
+    return [AVSVT, *args]
+
+
+CASES = {
+    "corpus": (
+        avsvt("synth", "corpus", "work/c", "--preset", "tiny", "--songs", "6", "--workers", "1"),
+        "work/c/data/*/vocals.wav",
+    ),
+    "musan-prepare": (
+        avsvt("musan", "prepare", "work/lib", "--n-babble", "60", "10", "10", "--workers", "1"),
+        "work/lib/short-musan/*/*/*.wav",
+    ),
+    "noise": (
+        avsvt(
+            "noise",
+            "synth",
+            "work/c",
+            "--babble",
+            "work/lib/short-musan/babble/wav",
+            "--natural",
+            "work/lib/noise",
+        ),
+        "work/c/data/*/noise_data/*/*.wav",
+    ),
+}
+ORDER = list(CASES)
+
+
+def prepare_step_inputs(base: Path, snapshots: Path) -> dict[str, Path]:
+    """Each step's input, made by the steps before it (one folder per step)."""
+    subprocess.run(
+        avsvt("musan", "synth", "work/lib", "--preset", "tiny"),
+        cwd=base,
+        check=True,
+        capture_output=True,
+    )
+    inputs = {}
+    for name in ORDER:
+        snapshot = snapshots / f"before-{name}"
+        shutil.copytree(base / "work", snapshot / "work")
+        inputs[name] = snapshot
+        subprocess.run(CASES[name][0], cwd=base, check=True, capture_output=True, timeout=300)
+    return inputs

@@ -12,64 +12,12 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from faults import partial_files, tree_digest
-
-AVSVT = str(Path(sys.executable).parent / "avsvt")
-LOCKS = (".avsvt.lock",)
-
-
-def avsvt(*args: str) -> list[str]:
-    return [AVSVT, *args]
-
-
-CASES = {
-    "corpus": (
-        avsvt("synth", "corpus", "work/c", "--preset", "tiny", "--songs", "6", "--workers", "1"),
-        "work/c/data/*/vocals.wav",
-    ),
-    "musan-prepare": (
-        avsvt("musan", "prepare", "work/lib", "--n-babble", "60", "10", "10", "--workers", "1"),
-        "work/lib/short-musan/*/*/*.wav",
-    ),
-    "noise": (
-        avsvt(
-            "noise",
-            "synth",
-            "work/c",
-            "--babble",
-            "work/lib/short-musan/babble/wav",
-            "--natural",
-            "work/lib/noise",
-        ),
-        "work/c/data/*/noise_data/*/*.wav",
-    ),
-}
-ORDER = list(CASES)
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """Each step's input, made by the steps before it (one folder per step)."""
-    base = tmp_path_factory.mktemp("inputs")
-    subprocess.run(
-        avsvt("musan", "synth", "work/lib", "--preset", "tiny"),
-        cwd=base,
-        check=True,
-        capture_output=True,
-    )
-    inputs = {}
-    for name in ORDER:
-        snapshot = tmp_path_factory.mktemp(f"before-{name}")
-        shutil.copytree(base / "work", snapshot / "work")
-        inputs[name] = snapshot
-        subprocess.run(CASES[name][0], cwd=base, check=True, capture_output=True, timeout=300)
-    return inputs
+from faults import CASES, LOCKS, ORDER, partial_files, tree_digest
 
 
 def kill_after_first_output(cmd: list[str], cwd: Path, pattern: str, extra_s: float) -> bool:
@@ -87,11 +35,11 @@ def kill_after_first_output(cmd: list[str], cwd: Path, pattern: str, extra_s: fl
 
 @pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", ORDER)
-def test_a_killed_step_reruns_to_the_same_bytes(prepared, tmp_path, name, seed):
+def test_a_killed_step_reruns_to_the_same_bytes(step_inputs, tmp_path, name, seed):
     cmd, pattern = CASES[name]
     straight, crashed = tmp_path / "straight", tmp_path / "crashed"
     for folder in (straight, crashed):
-        shutil.copytree(prepared[name], folder)
+        shutil.copytree(step_inputs[name], folder)
     subprocess.run(cmd, cwd=straight, check=True, capture_output=True, timeout=300)
     extra_s = random.Random(f"{name}-{seed}").uniform(0.0, 0.4)
     killed = kill_after_first_output(cmd, crashed, pattern, extra_s)

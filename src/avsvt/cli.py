@@ -113,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _close_progress_bars() -> None:
+    """Close progress bars an error left open, so that the error is the last line printed."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``avsvt`` command; returns the exit code (1 with one line on a user-data error)."""
     args = build_parser().parse_args(argv)
@@ -126,7 +134,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except AvsvtError as exc:
+        _close_progress_bars()
         print(f"avsvt: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # outside the atomic writers: e.g. making a folder on a full disk
+        _close_progress_bars()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"avsvt: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("avsvt: interrupted", file=sys.stderr)

@@ -1,11 +1,13 @@
 """The training loop on a toy spectrogram model: learning, best-model selection, exact resume."""
 
+import os
 import shutil
 
 import pytest
 import torch
 
 from avsvt.data.n20em import load_songs
+from avsvt.errors import CheckpointError
 from avsvt.testing import make_tiny_corpus
 from avsvt.train.datasets import AudioUtterances
 from avsvt.train.loop import OptimConfig, Trainable, TrainConfig, fit, load_training_state
@@ -141,3 +143,30 @@ def test_epoch_scalars_go_to_tensorboard_when_it_is_installed(corpus, tmp_path, 
     losses = [(v, step) for name, v, step in written[:-1] if name == "valid_loss"]
     assert losses == [(row["valid_loss"], int(row["epoch"])) for row in result.history]
     assert {name for name, *_ in written[:-1]} >= {"train_loss", "valid_COnPOff", "head_lr"}
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_training_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "last.pt"
+    torch.save({"model": {}, "epoch": 1, "payload": _RunsCode(marker)}, path)
+    with pytest.raises(CheckpointError, match="cannot read training checkpoint") as info:
+        load_training_state(path)
+    assert not marker.exists()
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_truncated_training_checkpoint_is_a_one_line_error(tmp_path):
+    path = tmp_path / "last.pt"
+    torch.save({"model": {"w": torch.zeros(1000)}, "epoch": 1}, path)
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(CheckpointError, match="cannot read training checkpoint") as info:
+        load_training_state(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)

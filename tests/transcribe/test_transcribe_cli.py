@@ -69,8 +69,9 @@ def test_one_bad_file_does_not_stop_the_others(oracle, tmp_path, capsys):
         "csv",
     ]
     assert main(args) == 1
-    out = capsys.readouterr().out
-    assert "bad.wav" in out and "empty.wav" in out and "2 of 3 file(s) failed" in out
+    err = [line for line in capsys.readouterr().err.splitlines() if "avsvt:" in line]
+    assert len(err) == 3 and all(line.startswith("avsvt: ") for line in err)
+    assert "bad.wav" in err[0] and "empty.wav" in err[1] and "2 of 3 file(s) failed" in err[2]
     assert (tmp_path / "good.csv").exists()
 
 

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 
 from avsvt.constants import SAMPLE_RATE, VIDEO_FPS
+from avsvt.data.atomic import write_text_atomic
 from avsvt.data.audio import write_audio
 from avsvt.data.n20em import ACCOMP, VIDEO, VOCALS, write_annotations
 from avsvt.data.prepare import NOTE_ANNO, save_npy_atomic
@@ -132,10 +133,11 @@ def synth_corpus(
             bar.update()
     bar.close()
     write_annotations(out, {song_id(i): (splits[i], notes[i]) for i in range(count)})
-    (out / "SYNTHETIC.json").write_text(
+    write_text_atomic(
+        out / "SYNTHETIC.json",
         json.dumps(
             {"generator": "avsvt synth corpus", "seed": seed, "preset": preset, "songs": count}
         )
-        + "\n"
+        + "\n",
     )
     return out

@@ -131,7 +131,10 @@ def load_training_state(path: Path) -> dict[str, Any]:
     try:
         state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
-        raise CheckpointError(f"cannot read training checkpoint ({exc})", path=path) from None
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(
+            f"cannot read training checkpoint ({first_line})", path=path
+        ) from None
     if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
         raise CheckpointError("not an avsvt training checkpoint", path=path)
     return state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from avsvt.errors import AvsvtError
@@ -49,16 +50,16 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
             write_outputs(result, paths, audio=audio, title=audio_path.name)
         except AvsvtError as exc:
             failures += 1
-            print(f"avsvt: error: {exc}")
+            tqdm.write(f"avsvt: error: {exc}", file=sys.stderr)
             continue
         for message in result.messages:
-            print(f"{audio_path.name}: {message}")
-        print(
+            tqdm.write(f"{audio_path.name}: {message}")
+        tqdm.write(
             f"{audio_path.name}: {len(result.notes)} notes, {result.duration_s:.1f} s of audio in "
             f"{result.seconds:.2f} s -> {', '.join(str(p) for p in paths.values())}"
         )
-    if failures:
-        print(f"{failures} of {len(jobs)} file(s) failed")
+    if failures and len(jobs) > 1:
+        print(f"avsvt: {failures} of {len(jobs)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
 
 
