@@ -1,8 +1,8 @@
 """Forward (and forward+backward) time per second of input and peak memory of the model presets.
 
 Each (preset, modality) runs in its own subprocess on 2 CPU threads so that its peak RSS
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is its own. ``large`` uses random init (shapes of
-wav2vec2-large-lv60 / AV-HuBERT Large) and a short input.
+(``avsvt.benchmarking.peak_rss_mb``, the process's own VmHWM) is its own. ``large`` uses random
+init (shapes of wav2vec2-large-lv60 / AV-HuBERT Large) and a short input.
 
     .venv/bin/python benchmarks/bench_models.py              # all presets
     .venv/bin/python benchmarks/bench_models.py --presets tiny cpu --json out.json
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ def measure(preset_name: str, modality: str, threads: int) -> dict[str, float | 
     import torch
 
     torch.set_num_threads(threads)
+    from avsvt.benchmarking import peak_rss_mb
     from avsvt.models import Transcriber, preset
 
     batch, seconds, repeats = SETTINGS[preset_name]
@@ -59,7 +59,7 @@ def measure(preset_name: str, modality: str, threads: int) -> dict[str, float | 
 
     forward_s = run(False)
     train_s = run(True)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     return {
         "preset": preset_name,
         "modality": modality,

@@ -63,6 +63,7 @@ from avsvt.noise.synthesis import NoiseMixer
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 CLEAN = "clean"
+SECTIONS = ["embedded", "vocadito", "speed", "throughput"]  # "tuned" comes with "embedded"
 
 # reference-system.md 8.3: N20EMv2 test split, accompaniment, stage-2 A and AV (matched SNR),
 # F1 % read off the published plot; columns -10, -5, 0, 5, 10 dB, clean.
@@ -168,14 +169,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short inputs, small grids")
     parser.add_argument("--snrs", type=int, nargs="+", default=list(SNRS_DB), help="SNRs (dB)")
     parser.add_argument("--durations", type=float, nargs="+", help="speed input lengths (s)")
+    parser.add_argument(
+        "--only", nargs="+", choices=SECTIONS, default=SECTIONS, help="regenerate these sections"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
     if not (args.run / "corpus" / "annotations.json").exists():
         raise SystemExit(f"{args.run}: no finished demo run here (run `make demo` first)")
     today = datetime.date.today().isoformat()
-    command = f"`.venv/bin/python benchmarks/run.py --run {args.run}" + (
+    shown = args.run.resolve()
+    run_name = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown
+    command = f"`.venv/bin/python benchmarks/run.py --run {run_name}" + (
         " --quick`" if args.quick else "`"
     )
+    if args.only != SECTIONS:
+        command += f" (sections: {', '.join(args.only)})"
     doc = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
     doc = replace_section(
         doc, "machine", f"Harness run {today} with {command} on: {machine_description()}"
@@ -185,104 +193,113 @@ def main() -> None:
     test = [s for s in songs if s.split == "test"]
     snrs = list(args.snrs)
 
-    print("tuning the peers on the validation split")
-    tuned = tune_peers(
-        list(corpus_inputs(valid).values()),
-        pyin_grid=PYIN_GRID[:2] if args.quick else PYIN_GRID,
-        basic_pitch_grid=BASIC_PITCH_GRID[:2] if args.quick else BASIC_PITCH_GRID,
-    )
-    doc = replace_section(
-        doc,
-        "tuned",
-        f"Peers tuned on the embedded validation split ({len(valid)} songs, clean vocals; highest"
-        f" COnPOff over the grids in `avsvt.benchmarking`): {tuned.describe()}.",
-    )
-    base = all_systems(tuned)
-
-    print("embedded test split")
-    mixer = NoiseMixer(types=("accomp",))
-    embedded: dict[str, list[AccuracyRow]] = {}
-    for snr in [*snrs, None]:
-        label = CLEAN if snr is None else f"{snr} dB"
-        inputs = corpus_inputs(
-            test, noise_type=None if snr is None else "accomp", snr_db=snr, mixer=mixer
+    base: dict[str, Transcribe] = {}
+    if "embedded" in args.only or "vocadito" in args.only:
+        print("tuning the peers on the validation split")
+        tuned = tune_peers(
+            list(corpus_inputs(valid).values()),
+            pyin_grid=PYIN_GRID[:2] if args.quick else PYIN_GRID,
+            basic_pitch_grid=BASIC_PITCH_GRID[:2] if args.quick else BASIC_PITCH_GRID,
         )
-        embedded[label] = accuracy_rows(systems_for(condition_name(snr), args.run, base), inputs)
-    published = {
-        m: {
-            f"reference {s} (N20EMv2 test, stage 2)": [
-                *(v[SNRS_DB.index(snr)] if snr in SNRS_DB else None for snr in snrs),
-                v[-1],
-            ]
-            for s, v in by_system.items()
+        doc = replace_section(
+            doc,
+            "tuned",
+            f"Peers tuned on the embedded validation split ({len(valid)} songs, clean vocals;"
+            f" highest COnPOff over the grids in `avsvt.benchmarking`): {tuned.describe()}.",
+        )
+        base = all_systems(tuned)
+
+    if "embedded" in args.only:
+        print("embedded test split")
+        mixer = NoiseMixer(types=("accomp",))
+        embedded: dict[str, list[AccuracyRow]] = {}
+        for snr in [*snrs, None]:
+            label = CLEAN if snr is None else f"{snr} dB"
+            inputs = corpus_inputs(
+                test, noise_type=None if snr is None else "accomp", snr_db=snr, mixer=mixer
+            )
+            embedded[label] = accuracy_rows(
+                systems_for(condition_name(snr), args.run, base), inputs
+            )
+        published = {
+            m: {
+                f"reference {s} (N20EMv2 test, stage 2)": [
+                    *(v[SNRS_DB.index(snr)] if snr in SNRS_DB else None for snr in snrs),
+                    v[-1],
+                ]
+                for s, v in by_system.items()
+            }
+            for m, by_system in PUBLISHED.items()
         }
-        for m, by_system in PUBLISHED.items()
-    }
-    doc = replace_section(
-        doc,
-        "embedded",
-        f"### Embedded test split ({len(test)} songs), clean and with accompaniment (F1 %)\n\n"
-        "Every system on the same mixtures; the demo A and AV models are the stage-2 models"
-        " trained at that SNR (AV also sees the lip video). The reference's published numbers"
-        " (reference-system.md 8.3) are on the real N20EMv2 test split, not on these songs.\n\n"
-        + metric_tables(embedded, published),
-    )
-
-    vocadito = vocadito_inputs(args.shared)
-    if vocadito:
-        print("vocadito")
-        rows = accuracy_rows(systems_for(CLEAN, args.run, base, video=False), vocadito)
         doc = replace_section(
             doc,
-            "vocadito",
-            "### Real singing: vocadito_1 (F1 %, mir_eval defaults)\n\n" + accuracy_table(rows),
+            "embedded",
+            f"### Embedded test split ({len(test)} songs), clean and with accompaniment (F1 %)\n\n"
+            "Every system on the same mixtures; the demo A and AV models are the stage-2 models"
+            " trained at that SNR (AV also sees the lip video). The reference's published numbers"
+            " (reference-system.md 8.3) are on the real N20EMv2 test split, not on these songs.\n\n"
+            + metric_tables(embedded, published),
         )
-        accomp = read_audio(test[0].accomp_path)
-        white = np.random.default_rng(0).standard_normal(SAMPLE_RATE * 10).astype(np.float32)
-        noisy: dict[str, list[AccuracyRow]] = {}
-        for noise_name, noise in (("accomp", accomp), ("white", white)):
-            for snr in snrs:
-                systems = systems_for(condition_name(snr), args.run, base, video=False)
-                noisy[f"{noise_name} {snr} dB"] = accuracy_rows(
-                    systems, with_noise(vocadito, noise, snr)
-                )
+
+    if "vocadito" in args.only:
+        vocadito = vocadito_inputs(args.shared)
+        if vocadito:
+            print("vocadito")
+            rows = accuracy_rows(systems_for(CLEAN, args.run, base, video=False), vocadito)
+            doc = replace_section(
+                doc,
+                "vocadito",
+                "### Real singing: vocadito_1 (F1 %, mir_eval defaults)\n\n" + accuracy_table(rows),
+            )
+            accomp = read_audio(test[0].accomp_path)
+            white = np.random.default_rng(0).standard_normal(SAMPLE_RATE * 10).astype(np.float32)
+            noisy: dict[str, list[AccuracyRow]] = {}
+            for noise_name, noise in (("accomp", accomp), ("white", white)):
+                for snr in snrs:
+                    systems = systems_for(condition_name(snr), args.run, base, video=False)
+                    noisy[f"{noise_name} {snr} dB"] = accuracy_rows(
+                        systems, with_noise(vocadito, noise, snr)
+                    )
+            doc = replace_section(
+                doc,
+                "vocadito-noisy",
+                f"### vocadito_1 with noise (F1 %, audio-only systems)\n\nThe recording mixed (the"
+                f" reference's mixing rule) with the accompaniment of embedded test song"
+                f" {test[0].song_id} (tiled) and with white noise (seed 0); demo A is the"
+                " stage-2 model trained at the same SNR of accompaniment (white noise is unseen"
+                " by it).\n\n" + metric_tables(noisy),
+            )
+
+    if "speed" in args.only:
+        print("speed")
+        durations = args.durations or ([10.0, 30.0] if args.quick else [30.0, 600.0, 3600.0])
+        speed = [
+            measure_in_subprocess(name, d)
+            for d in durations
+            for name in all_systems()
+            if not (name == PYIN and d > 600)
+        ]  # pyin runs ~2x real time: capped
+        demo_a = args.run / "stage2" / "A" / CLEAN / "best.safetensors"
+        if demo_a.exists():
+            speed += [measure_in_subprocess("demo A (stage 2)", d, model=demo_a) for d in durations]
         doc = replace_section(
             doc,
-            "vocadito-noisy",
-            f"### vocadito_1 with noise (F1 %, audio-only systems)\n\nThe recording mixed (the"
-            f" reference's mixing rule) with the accompaniment of embedded test song"
-            f" {test[0].song_id} (tiled) and with white noise (seed 0); demo A is the stage-2"
-            f" model trained at the same SNR of accompaniment (white noise is unseen by it).\n\n"
-            + metric_tables(noisy),
+            "speed",
+            "### Transcription speed and peak memory\n\n"
+            + speed_table(speed, baseline=BASIC_PITCH),
         )
 
-    print("speed")
-    durations = args.durations or ([10.0, 30.0] if args.quick else [30.0, 600.0, 3600.0])
-    speed = [
-        measure_in_subprocess(name, d)
-        for d in durations
-        for name in all_systems()
-        if not (name == PYIN and d > 600)
-    ]  # pyin runs ~2x real time: capped
-    demo_a = args.run / "stage2" / "A" / CLEAN / "best.safetensors"
-    if demo_a.exists():
-        speed += [measure_in_subprocess("demo A (stage 2)", d, model=demo_a) for d in durations]
-    doc = replace_section(
-        doc,
-        "speed",
-        "### Transcription speed and peak memory\n\n" + speed_table(speed, baseline=BASIC_PITCH),
-    )
-
-    print("throughput")
-    songs_s = sum(len(read_audio(s.vocals_path)) for s in songs) / SAMPLE_RATE
-    doc = replace_section(
-        doc,
-        "throughput",
-        f"### Data and training throughput\n\nFrom the demo run in `{args.run}` (its"
-        " `steps/*.done` timings and training logs; the run used the same machine), except noise"
-        f" mixing, measured here on the {len(test)} test songs. No peer does these steps.\n\n"
-        + throughput_table(args.run, songs_s, noise_mixing_speed(test, snrs)),
-    )
+    if "throughput" in args.only:
+        print("throughput")
+        songs_s = sum(len(read_audio(s.vocals_path)) for s in songs) / SAMPLE_RATE
+        doc = replace_section(
+            doc,
+            "throughput",
+            f"### Data and training throughput\n\nFrom the demo run in `{run_name}` (its"
+            " `steps/*.done` timings and training logs; the run used the same machine), except"
+            f" noise mixing, measured here on the {len(test)} test songs. No peer does these"
+            " steps.\n\n" + throughput_table(args.run, songs_s, noise_mixing_speed(test, snrs)),
+        )
     args.out.write_text(doc)
     print(f"wrote {args.out} ({BUILT_IN}, {PYIN}, {BASIC_PITCH} and the demo models)")
 

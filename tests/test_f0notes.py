@@ -1,9 +1,20 @@
+import json
+
 import numpy as np
 import pytest
 
 from avsvt.constants import SAMPLE_RATE
+from avsvt.errors import CheckpointError
 from avsvt.f0 import F0Track, yin
-from avsvt.f0notes import F0NoteSettings, _merge_short, f0_notes, transcribe_f0
+from avsvt.f0notes import (
+    F0NoteSettings,
+    _merge_short,
+    f0_model_json,
+    f0_notes,
+    f0_settings_from_json,
+    fit_f0_notes,
+    transcribe_f0,
+)
 from avsvt.notes import Note
 from avsvt.testing import synth_vocal
 
@@ -86,3 +97,40 @@ def test_yin_in_blocks_equals_yin_at_once():
     whole, blocked = yin(audio), yin(audio, block_frames=7)
     np.testing.assert_array_equal(whole.f0_hz, blocked.f0_hz)
     np.testing.assert_array_equal(whole.aperiodicity, blocked.aperiodicity)
+
+
+def short_note_songs():
+    """Two songs of 0.2 s notes with 0.1 s rests: a 0.3 s minimum note length drops every one."""
+    songs = []
+    for first in (57, 62):
+        notes = [Note(0.3 + 0.3 * i, 0.5 + 0.3 * i, first + (i % 3)) for i in range(6)]
+        songs.append((synth_vocal(notes, 16000 * 3), notes))
+    return songs
+
+
+def test_fitting_chooses_the_best_grid_point_and_the_earlier_one_on_ties():
+    songs = short_note_songs()
+    audio, refs = [a for a, _ in songs], [n for _, n in songs]
+    fit = fit_f0_notes(audio, refs, {"min_note_s": (0.3, 0.08)})
+    assert fit.settings.min_note_s == 0.08 and fit.n_candidates == 2
+    assert fit.scores.COnP.f1 == 1.0
+    assert fit_f0_notes(audio, refs, {"min_note_s": (0.08, 0.05)}).settings.min_note_s == 0.08
+    assert fit_f0_notes(audio, refs, {"min_note_s": (0.05, 0.08)}).settings.min_note_s == 0.05
+
+
+def test_the_model_file_round_trips_and_bad_files_are_one_line_errors():
+    settings = F0NoteSettings(split_semitones=1.0, hold_frames=3)
+    text = f0_model_json(settings, {"fitted_on": "somewhere"})
+    assert f0_settings_from_json(text, source="m.json") == settings
+    body = json.loads(text)
+    bad = {
+        "not json": "{",
+        "wrong kind": json.dumps({**body, "kind": "other"}),
+        "unknown setting": json.dumps({**body, "settings": {"split_semitone": 1.0}}),
+        "wrong type": json.dumps({**body, "settings": {"hold_frames": "many"}}),
+        "no settings": json.dumps({"kind": body["kind"]}),
+    }
+    for name, text in bad.items():
+        with pytest.raises(CheckpointError) as info:
+            f0_settings_from_json(text, source="m.json")
+        assert str(info.value).startswith("m.json: ") and "\n" not in str(info.value), name

@@ -22,3 +22,10 @@ def test_video_rescues_onsets_under_loud_accompaniment(tmp_path):
     assert gap["-10"] >= 0.20  # AV's COn at least 20 points above A's at -10 dB
     assert gap["-10"] > gap["0"] > gap["10"]  # the gap shrinks as the SNR rises
     assert abs(gap["clean"]) <= 0.05  # clean results are close
+    # the built-in transcription's settings are exactly what the demo's f0notes step fits
+    from dataclasses import asdict
+
+    from avsvt.f0notes import F0NoteSettings
+
+    fitted = json.loads((tmp_path / "f0notes" / "model.json").read_text())["settings"]
+    assert fitted == asdict(F0NoteSettings())

@@ -69,7 +69,7 @@ def test_a_second_run_skips_every_step(tiny_run, caplog):
     with caplog.at_level(logging.INFO, logger="avsvt.recipes.steps"):
         run_pipeline(tiny(out))
     skipped = [r for r in caplog.records if "done already, skipped" in r.getMessage()]
-    assert len(skipped) == 7
+    assert len(skipped) == 8
     assert (index.parent / "results.json").read_bytes() == before
 
 
@@ -123,3 +123,27 @@ def test_the_stage2_grid_runs_as_a_job_array_or_in_processes(tiny_run, tmp_path,
         assert scores == original  # same job, same seed: the same scores wherever it ran
     if cluster is not None:
         assert list((tmp_path / "slurm").glob("*_log.out"))  # submitit ran them
+
+
+def test_the_run_fits_an_f0_note_tracker_that_transcribe_loads(tiny_run):
+    from avsvt.data.audio import read_audio
+    from avsvt.data.n20em import load_songs
+    from avsvt.f0notes import transcribe_f0
+    from avsvt.metrics import mean_scores, score_notes
+    from avsvt.transcribe.api import F0NoteTracker
+    from avsvt.transcribe.predictor import load_predictor
+
+    out, _ = tiny_run
+    model = out / "f0notes" / "model.json"
+    tracker = load_predictor(model)
+    assert isinstance(tracker, F0NoteTracker)
+    body = json.loads(model.read_text())
+    assert body["candidates"] == 1728
+    test = [s for s in load_songs(out / "corpus") if s.split == "test"]
+    scores = mean_scores(
+        [
+            score_notes(list(s.notes), transcribe_f0(read_audio(s.vocals_path), tracker.settings))
+            for s in test
+        ]
+    )
+    assert body["test_f1"]["COnPOff"] == pytest.approx(scores.COnPOff.f1)

@@ -92,3 +92,42 @@ def test_without_model_the_built_in_f0_tracker_runs(tmp_path):
     found = read_notes(tmp_path / "s.csv")
     assert [round(n.pitch_midi) for n in found] == [57, 60]
     assert abs(found[1].onset_s - 0.9) < 0.03
+
+
+def test_an_f0_notes_model_file_from_the_recipe_is_a_model(tmp_path, capsys):
+    from avsvt.f0notes import F0NoteSettings, f0_model_json
+    from avsvt.testing import synth_vocal
+
+    sf.write(tmp_path / "a.wav", synth_vocal(NOTES, 3 * SAMPLE_RATE), SAMPLE_RATE)
+    (tmp_path / "model.json").write_text(f0_model_json(F0NoteSettings(), {}))
+    (tmp_path / "long.json").write_text(f0_model_json(F0NoteSettings(min_note_s=2.0), {}))
+    audio = str(tmp_path / "a.wav")
+    assert (
+        main(
+            [
+                "transcribe",
+                audio,
+                "--model",
+                str(tmp_path / "model.json"),
+                "-o",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 0
+    )
+    assert [round(n.pitch_midi) for n in read_notes(tmp_path / "x" / "a.csv")] == [60, 67]
+    assert (
+        main(
+            ["transcribe", audio, "--model", str(tmp_path / "long.json"), "-o", str(tmp_path / "y")]
+        )
+        == 0
+    )
+    assert read_notes(tmp_path / "y" / "a.csv") == []  # its settings are used: no note lasts 2 s
+    (tmp_path / "bad.json").write_text("{}")
+    assert (
+        main(
+            ["transcribe", audio, "--model", str(tmp_path / "bad.json"), "-o", str(tmp_path / "z")]
+        )
+        == 1
+    )
+    assert "bad.json: not an avsvt-f0notes model file" in capsys.readouterr().err

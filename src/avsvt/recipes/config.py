@@ -153,6 +153,20 @@ class StageTwoConfig:
 
 
 @dataclass(frozen=True)
+class F0NotesConfig:
+    """The ``f0notes`` step: fit the f0 note tracker on the validation split.
+
+    Attributes:
+        enabled: Run the step.
+        max_valid_s: Fit on the validation songs (in id order) up to this much audio; the search
+            costs 0.15-0.3 s per second of audio on one CPU core.
+    """
+
+    enabled: bool = True
+    max_valid_s: float = 900.0
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """The report: tables, the F1-vs-SNR figure, piano rolls, one HTML page.
 
@@ -188,6 +202,7 @@ class RunConfig:
     video: StageOneConfig = field(default_factory=StageOneConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     stage2: StageTwoConfig = field(default_factory=StageTwoConfig)
+    f0notes: F0NotesConfig = field(default_factory=F0NotesConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
 
     def __post_init__(self) -> None:

@@ -4,6 +4,8 @@ Steps, each skipped when its done-marker matches its settings (:mod:`avsvt.recip
 
 1. ``corpus``: the embedded synthetic corpus (only when no ``corpus.root`` is given);
 2. ``validate``: the root is checked (every problem listed, errors stop the run);
+   then ``f0notes``: the f0 note tracker fitted on the validation split (``f0notes/model.json``,
+   a model file ``avsvt transcribe --model`` takes; its test-split scores beside it);
 3. ``musan``: the embedded MUSAN-style library (only for babble/natural without ``musan_dir``);
 4. ``noise``: the noisy wavs in the reference layout (only with ``noise.write_files``);
 5. ``stage1-audio`` and ``stage1-video``: the single-modality systems;
@@ -60,6 +62,14 @@ class Run:
         # the embedded corpus lives inside the run folder: its settings, not its path, identify it
         return to_dict(self.config.corpus)
 
+    def _f0notes_settings(self) -> dict[str, Any]:
+        from avsvt.f0notes import F0NOTE_GRID
+
+        return {
+            "corpus": self._corpus_settings(),
+            "grid": {k: list(v) for k, v in F0NOTE_GRID.items()},
+        }
+
     def _stage1_settings(self, modality: str) -> dict[str, Any]:
         stage = self.config.audio if modality == "audio" else self.config.video
         return {"corpus": self._corpus_settings(), "stage": to_dict(stage)}
@@ -102,6 +112,8 @@ class Run:
         if c.corpus.root is None:
             steps.append(Step("corpus", self._make_corpus, self._corpus_settings()))
         steps.append(Step("validate", self._validate, self._corpus_settings()))
+        if c.f0notes.enabled:
+            steps.append(Step("f0notes", self._fit_f0notes, self._f0notes_settings()))
         if self.needs_musan and c.noise.musan_dir is None:
             steps.append(Step("musan", self._make_musan, {"seed": c.noise.seed}))
         if c.noise.write_files:
@@ -166,6 +178,43 @@ class Run:
                 f"(avsvt validate {self.root} lists them all)",
                 path=self.root,
             )
+
+    def _fit_f0notes(self) -> None:
+        from avsvt.constants import SAMPLE_RATE
+        from avsvt.data.audio import read_audio
+        from avsvt.f0notes import f0_model_json, fit_f0_notes, transcribe_f0
+        from avsvt.metrics import METRICS, mean_scores, score_notes
+
+        valid, audio, total_s = [], [], 0.0
+        for song in split_songs(self.songs(), "valid"):
+            if total_s >= self.config.f0notes.max_valid_s:
+                break
+            valid.append(song)
+            audio.append(read_audio(song.vocals_path))
+            total_s += len(audio[-1]) / SAMPLE_RATE
+        if not valid:
+            raise DataError("the f0notes step needs validation songs", path=self.root)
+        test = split_songs(self.songs(), "test")
+        fit = fit_f0_notes(audio, [s.notes for s in valid])
+        test_scores = mean_scores(
+            [
+                score_notes(list(s.notes), transcribe_f0(read_audio(s.vocals_path), fit.settings))
+                for s in test
+            ]
+        )
+        info = {
+            "fitted_on": f"{self.root}: {len(valid)} valid songs, {total_s:.0f} s, clean vocals",
+            "candidates": fit.n_candidates,
+            "valid_f1": {m: getattr(fit.scores, m).f1 for m in METRICS},
+            "test_f1": {m: getattr(test_scores, m).f1 for m in METRICS},
+        }
+        write_text_atomic(self.out / "f0notes" / "model.json", f0_model_json(fit.settings, info))
+        logger.info(
+            "f0 note tracker fitted on %d valid songs (COnPOff %.3f); test COnPOff %.3f",
+            len(valid),
+            fit.scores.COnPOff.f1,
+            test_scores.COnPOff.f1,
+        )
 
     def _make_musan(self) -> None:
         from avsvt.noise.library import synth_musan_library
