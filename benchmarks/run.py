@@ -123,6 +123,14 @@ def throughput_table(run_dir: Path, songs_s: float, mixing: tuple[float, float])
             f"| corpus synthesis (audio + lip video) | {songs_s / 60:.1f} song-min | "
             f"{seconds['corpus']:.1f} | {songs_s / seconds['corpus']:.1f} s of song/s |"
         )
+    model = run_dir / "f0notes" / "model.json"
+    if "f0notes" in seconds and model.exists():
+        fit = json.loads(model.read_text())
+        s = seconds["f0notes"]
+        rows.append(
+            f"| f0 note tracker fit (the default model; {fit['fitted_on']}) | "
+            f"{fit['candidates']} candidates | {s:.1f} | {fit['candidates'] / s:.0f} candidates/s |"
+        )
     for modality in ("audio", "video"):
         steps = last_step(run_dir / "stage1" / modality / "log.csv")
         if f"stage1-{modality}" in seconds and steps:
