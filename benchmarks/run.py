@@ -193,9 +193,16 @@ def main() -> None:
     if args.only != SECTIONS:
         command += f" (sections: {', '.join(args.only)})"
     doc = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
+    machine = machine_description()
     doc = replace_section(
-        doc, "machine", f"Harness run {today} with {command} on: {machine_description()}"
+        doc, "machine", f"Latest harness run {today} with {command} on: {machine}"
     )
+
+    def put(doc: str, name: str, body: str) -> str:
+        """A section with the date, command and machine that produced it."""
+        stamp = f"*Harness run {today}, {command}; {machine}.*"
+        return replace_section(doc, name, f"{body}\n\n{stamp}")
+
     songs = load_songs(args.run / "corpus")
     valid = [s for s in songs if s.split == "valid"]
     test = [s for s in songs if s.split == "test"]
@@ -209,7 +216,7 @@ def main() -> None:
             pyin_grid=PYIN_GRID[:2] if args.quick else PYIN_GRID,
             basic_pitch_grid=BASIC_PITCH_GRID[:2] if args.quick else BASIC_PITCH_GRID,
         )
-        doc = replace_section(
+        doc = put(
             doc,
             "tuned",
             f"Peers tuned on the embedded validation split ({len(valid)} songs, clean vocals;"
@@ -239,7 +246,7 @@ def main() -> None:
             }
             for m, by_system in PUBLISHED.items()
         }
-        doc = replace_section(
+        doc = put(
             doc,
             "embedded",
             f"### Embedded test split ({len(test)} songs), clean and with accompaniment (F1 %)\n\n"
@@ -253,11 +260,15 @@ def main() -> None:
         vocadito = vocadito_inputs(args.shared)
         if vocadito:
             print("vocadito")
-            rows = accuracy_rows(systems_for(CLEAN, args.run, base, video=False), vocadito)
-            doc = replace_section(
+            rows = accuracy_rows(
+                systems_for(CLEAN, args.run, base, video=False), vocadito, repeats=3, settle_s=2.0
+            )
+            doc = put(
                 doc,
                 "vocadito",
-                "### Real singing: vocadito_1 (F1 %, mir_eval defaults)\n\n" + accuracy_table(rows),
+                "### Real singing: vocadito_1 (F1 %, mir_eval defaults)\n\nSpeed: the best of"
+                " three runs on the clip, in this process, after a warm-up.\n\n"
+                + accuracy_table(rows),
             )
             accomp = read_audio(test[0].accomp_path)
             white = np.random.default_rng(0).standard_normal(SAMPLE_RATE * 10).astype(np.float32)
@@ -268,7 +279,7 @@ def main() -> None:
                     noisy[f"{noise_name} {snr} dB"] = accuracy_rows(
                         systems, with_noise(vocadito, noise, snr)
                     )
-            doc = replace_section(
+            doc = put(
                 doc,
                 "vocadito-noisy",
                 f"### vocadito_1 with noise (F1 %, audio-only systems)\n\nThe recording mixed (the"
@@ -290,7 +301,7 @@ def main() -> None:
         demo_a = args.run / "stage2" / "A" / CLEAN / "best.safetensors"
         if demo_a.exists():
             speed += [measure_in_subprocess("demo A (stage 2)", d, model=demo_a) for d in durations]
-        doc = replace_section(
+        doc = put(
             doc,
             "speed",
             "### Transcription speed and peak memory\n\n"
@@ -300,7 +311,7 @@ def main() -> None:
     if "throughput" in args.only:
         print("throughput")
         songs_s = sum(len(read_audio(s.vocals_path)) for s in songs) / SAMPLE_RATE
-        doc = replace_section(
+        doc = put(
             doc,
             "throughput",
             f"### Data and training throughput\n\nFrom the demo run in `{run_name}` (its"
