@@ -85,6 +85,18 @@ def test_a_changed_stage2_setting_reruns_stage2_and_the_report_only(tiny_run, tm
     assert len(history) == 2  # header + the one epoch: the old folder was cleared
 
 
+def test_a_changed_f0notes_setting_refits_the_tracker_only(tiny_run, tmp_path, caplog):
+    out, _ = tiny_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    with caplog.at_level(logging.INFO, logger="avsvt.recipes.steps"):
+        run_pipeline(tiny(copy, "f0notes.max_valid_s=1"))
+    ran = [r.getMessage().split()[1] for r in caplog.records if "finished in" in r.getMessage()]
+    assert ran == ["f0notes"]
+    fitted_on = json.loads((copy / "f0notes" / "model.json").read_text())["fitted_on"]
+    assert ": 1 valid songs" in fitted_on  # the cap stops after the first song
+
+
 def test_the_same_seed_gives_identical_results(tiny_run, tmp_path):
     out, index = tiny_run
     again = run_pipeline(tiny(tmp_path / "again"))

@@ -68,6 +68,7 @@ class Run:
         return {
             "corpus": self._corpus_settings(),
             "grid": {k: list(v) for k, v in F0NOTE_GRID.items()},
+            "f0notes": to_dict(self.config.f0notes),
         }
 
     def _stage1_settings(self, modality: str) -> dict[str, Any]:
