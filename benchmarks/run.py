@@ -59,10 +59,10 @@ from avsvt.data.audio import read_audio
 from avsvt.data.n20em import Song, load_songs
 from avsvt.metrics import METRICS
 from avsvt.noise.synthesis import NoiseMixer
+from avsvt.report import CLEAN, Condition
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-CLEAN = "clean"
 SECTIONS = ["embedded", "vocadito", "speed", "throughput"]  # "tuned" comes with "embedded"
 
 # reference-system.md 8.3: N20EMv2 test split, accompaniment, stage-2 A and AV (matched SNR),
@@ -77,7 +77,7 @@ PUBLISHED = {
 
 def condition_name(snr_db: int | None) -> str:
     """The demo run's folder name of a stage-2 condition (accompaniment at ``snr_db``, or clean)."""
-    return CLEAN if snr_db is None else f"accomp_{snr_db}dB"
+    return (Condition() if snr_db is None else Condition("accomp", snr_db)).name
 
 
 def systems_for(

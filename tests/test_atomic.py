@@ -1,6 +1,5 @@
 import errno
 import os
-import subprocess
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from avsvt.data.atomic import atomic_path, write_text_atomic
 from avsvt.data.audio import write_audio
 from avsvt.errors import AvsvtError
+from faults import tmpfs
 
 
 def test_success_renames_and_leaves_no_temp(tmp_path):
@@ -29,15 +29,8 @@ def test_failure_inside_the_block_leaves_the_old_file_untouched(tmp_path):
 @pytest.fixture
 def tiny_filesystem(tmp_path):
     """A 64 KiB tmpfs: a real disk-full (skipped where mounting is not allowed)."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], capture_output=True
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
-    yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=True)
+    with tmpfs(tmp_path / "small", 64 * 1024) as mount_point:
+        yield mount_point
 
 
 def test_disk_full_is_a_clear_error_and_leaves_no_partial_file(tiny_filesystem):

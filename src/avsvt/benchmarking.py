@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -168,24 +168,26 @@ def tune_peers(
     return TunedPeers(pyin, bp, pyin_f1, bp_f1)
 
 
-def demo_systems(run_dir: Path, condition: str) -> dict[str, Transcribe]:
-    """The demo run's stage-2 A and AV transcribers trained in ``condition`` (those that exist)."""
+def model_system(path: Path) -> Transcribe:
+    """A checkpoint (or f0-notes model file) as a system: ``transcribe_array`` with it."""
     from avsvt.transcribe.api import transcribe_array
     from avsvt.transcribe.predictor import load_predictor
 
+    predictor = load_predictor(path)
+
+    def transcribe(audio: Audio, video: Video | None = None) -> list[Note]:
+        return transcribe_array(audio, predictor, video=video)
+
+    return transcribe
+
+
+def demo_systems(run_dir: Path, condition: str) -> dict[str, Transcribe]:
+    """The demo run's stage-2 A and AV transcribers trained in ``condition`` (those that exist)."""
     systems: dict[str, Transcribe] = {}
     for system in ("A", "AV"):
         path = run_dir / "stage2" / system / condition / "best.safetensors"
-        if not path.exists():
-            continue
-        predictor = load_predictor(path)
-
-        def transcribe(
-            audio: Audio, video: Video | None = None, predictor: Any = predictor
-        ) -> list[Note]:
-            return transcribe_array(audio, predictor, video=video)
-
-        systems[f"demo {system} (stage 2, matched model)"] = transcribe
+        if path.exists():
+            systems[f"demo {system} (stage 2, matched model)"] = model_system(path)
     return systems
 
 
@@ -426,14 +428,7 @@ def long_singing(duration_s: float, seed: int = 0) -> Audio:
 
 def _measure_main(argv: Sequence[str]) -> None:
     system, duration_s = argv[0], float(argv[1])
-    if len(argv) > 2:
-        from avsvt.transcribe.api import transcribe_array
-        from avsvt.transcribe.predictor import load_predictor
-
-        predictor = load_predictor(argv[2])
-        transcribe: Transcribe = lambda audio, video: transcribe_array(audio, predictor)  # noqa: E731
-    else:
-        transcribe = all_systems()[system]
+    transcribe = model_system(Path(argv[2])) if len(argv) > 2 else all_systems()[system]
     audio = long_singing(duration_s)
     transcribe(audio[: SAMPLE_RATE * 2], None)  # warm-up (imports, JIT) is not part of the timing
     repeats = 3 if duration_s <= 60 else 1  # short inputs: the best of three (less timing noise)

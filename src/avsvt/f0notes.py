@@ -195,7 +195,7 @@ def fit_f0_notes(
     names = list(grid)
     tracks: dict[float, list[F0Track]] = {}
     best: tuple[float, float] | None = None
-    chosen: F0Fit | None = None
+    chosen: tuple[F0NoteSettings, NoteScores] | None = None
     count = 0
     for values in itertools.product(*grid.values()):
         settings = F0NoteSettings(**dict(zip(names, values, strict=True)))  # type: ignore[arg-type]
@@ -210,10 +210,10 @@ def fit_f0_notes(
         count += 1
         key = (scores.COnPOff.f1, scores.COnP.f1)
         if best is None or key > best:
-            best, chosen = key, F0Fit(settings, scores, 0)
+            best, chosen = key, (settings, scores)
     if chosen is None:
         raise ValueError("empty grid")
-    return F0Fit(chosen.settings, chosen.scores, count)
+    return F0Fit(*chosen, n_candidates=count)
 
 
 F0_MODEL_KIND = "avsvt-f0notes"
