@@ -33,7 +33,6 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def main() -> None:
-    from avsvt.benchmarking import vocadito_inputs
     from avsvt.config import load_config
     from avsvt.data.audio import read_audio
     from avsvt.data.n20em import load_songs
@@ -41,10 +40,10 @@ def main() -> None:
     from avsvt.f0 import yin
     from avsvt.metrics import mean_scores, score_notes
     from avsvt.models import load_model
-    from avsvt.models.predictor import TranscriberPredictor
     from avsvt.recipes.config import RunConfig
     from avsvt.recipes.stage1 import BEST, split_songs, train_stage1
     from avsvt.transcribe.api import transcribe_array
+    from harness import vocadito_inputs
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", type=Path, required=True, help="the embedded corpus")
@@ -71,7 +70,7 @@ def main() -> None:
         train_stage1(songs, "audio", stage, run_dir, device="cpu", progress=False)
         train_s = time.perf_counter() - start
         model = load_model(run_dir / BEST)
-        predictor = TranscriberPredictor(model)
+        predictor = model.eval()
         decoder = DecoderConfig(fps=model.frame_rate)
         row: dict[str, object] = {"encoder": name, "train_s": round(train_s, 1)}
         row["parameters"] = sum(p.numel() for p in model.parameters())

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from avsvt.benchmarking import best_of
 from avsvt.constants import AUDIO_FPS
 from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
 from avsvt.labels import n_label_frames, notes_to_labels
 from avsvt.notes import Note
+from harness import best_of
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from avsvt.benchmarking import best_of
 from avsvt.lips import FaceLandmarker, detect_face_landmarks, mouth_crops_from_video
 from avsvt.lips.io import iter_video_frames
+from harness import best_of
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "grid" / "lbbc2a.mpg"
 

@@ -1,7 +1,7 @@
 """Forward (and forward+backward) time per second of input and peak memory of the model presets.
 
 Each (preset, modality) runs in its own subprocess on 2 CPU threads so that its peak RSS
-(``avsvt.benchmarking.peak_rss_mb``, the process's own VmHWM) is its own. ``large`` uses random
+(``harness.peak_rss_mb``, the process's own VmHWM) is its own. ``large`` uses random
 init (shapes of wav2vec2-large-lv60 / AV-HuBERT Large) and a short input.
 
     .venv/bin/python benchmarks/bench_models.py              # all presets
@@ -29,8 +29,8 @@ def measure(preset_name: str, modality: str, threads: int) -> dict[str, float | 
     import torch
 
     torch.set_num_threads(threads)
-    from avsvt.benchmarking import peak_rss_mb
     from avsvt.models import Transcriber, preset
+    from harness import peak_rss_mb
 
     batch, seconds, repeats = SETTINGS[preset_name]
     torch.manual_seed(0)

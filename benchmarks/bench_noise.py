@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from avsvt.benchmarking import machine_description
 from avsvt.constants import NOISE_TYPES, SAMPLE_RATE, SNRS_DB
 from avsvt.data.audio import write_audio
 from avsvt.data.n20em import ACCOMP, VOCALS, load_songs, write_annotations
@@ -31,6 +30,7 @@ from avsvt.noise.musan import PrepareConfig, prepare_musan
 from avsvt.noise.synthesis import NoiseMixer, synthesize_noise
 from avsvt.notes import Note
 from avsvt.testing import random_melody, synth_vocal
+from harness import machine_description
 
 DEMO_BABBLE = (200, 40, 40)
 

@@ -32,7 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-from avsvt.benchmarking import (
+from avsvt.constants import SAMPLE_RATE, SNRS_DB
+from avsvt.data.audio import read_audio
+from avsvt.data.n20em import Song, load_songs
+from avsvt.metrics import METRICS
+from avsvt.noise.synthesis import NoiseMixer
+from avsvt.report import CLEAN, Condition
+from harness import (
     BASIC_PITCH,
     BASIC_PITCH_GRID,
     BUILT_IN,
@@ -54,12 +60,6 @@ from avsvt.benchmarking import (
     vocadito_inputs,
     with_noise,
 )
-from avsvt.constants import SAMPLE_RATE, SNRS_DB
-from avsvt.data.audio import read_audio
-from avsvt.data.n20em import Song, load_songs
-from avsvt.metrics import METRICS
-from avsvt.noise.synthesis import NoiseMixer
-from avsvt.report import CLEAN, Condition
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -220,7 +220,7 @@ def main() -> None:
             doc,
             "tuned",
             f"Peers tuned on the embedded validation split ({len(valid)} songs, clean vocals;"
-            f" highest COnPOff over the grids in `avsvt.benchmarking`): {tuned.describe()}.",
+            f" highest COnPOff over the grids in `benchmarks/harness.py`): {tuned.describe()}.",
         )
         base = all_systems(tuned)
 

@@ -29,3 +29,19 @@ def step_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from faults import prepare_step_inputs
 
     return prepare_step_inputs(tmp_path_factory.mktemp("inputs"), tmp_path_factory.mktemp("steps"))
+
+
+@pytest.fixture(scope="session")
+def gapped_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """16 songs of 10 s of separated tones (read-only: see tests/trained.py)."""
+    from trained import write_gapped_corpus
+
+    return write_gapped_corpus(tmp_path_factory.mktemp("gapped") / "root")
+
+
+@pytest.fixture(scope="session")
+def trained_audio_model(gapped_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny audio transcriber trained for real on ``gapped_root`` (about 15 s on 2 cores)."""
+    from trained import train_audio_model
+
+    return train_audio_model(gapped_root, tmp_path_factory.mktemp("trained"))

@@ -6,7 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avsvt.benchmarking import (
+from avsvt.data.audio import write_audio
+from avsvt.metrics import score_notes
+from avsvt.models import Transcriber, preset, save_model
+from avsvt.noise.mixing import measured_snr_db
+from avsvt.notefiles import write_notes
+from avsvt.notes import Note
+from avsvt.testing import make_tiny_corpus, synth_vocal
+from harness import (
     BASIC_PITCH,
     BUILT_IN,
     AccuracyRow,
@@ -21,19 +28,32 @@ from avsvt.benchmarking import (
     speed_table,
     with_noise,
 )
-from avsvt.data.audio import write_audio
-from avsvt.metrics import score_notes
-from avsvt.models import Transcriber, preset, save_model
-from avsvt.noise.mixing import measured_snr_db
-from avsvt.notefiles import write_notes
-from avsvt.notes import Note
-from avsvt.testing import make_tiny_corpus, synth_vocal
 
 HARNESS = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 NOTES = [Note(0.2, 0.7, 60), Note(0.8, 1.4, 64)]
 
 
+def needs_peers() -> None:
+    """Skip unless the benchmark peers (the 'bench' extra and basic-pitch) are installed."""
+    for module in ("librosa", "onnxruntime", "basic_pitch"):
+        pytest.importorskip(module, reason="the benchmark peers are not installed")
+
+
+def test_accuracy_rows_score_and_time_each_system_on_each_reference():
+    audio = synth_vocal(NOTES, 24000)
+    systems = {BUILT_IN: all_systems()[BUILT_IN]}
+    rows = accuracy_rows(systems, {"clip": BenchInput(audio, {"A1": NOTES, "A2": NOTES[:1]})})
+    assert [(row.system, row.reference) for row in rows] == [(BUILT_IN, "A1"), (BUILT_IN, "A2")]
+    table = accuracy_table(rows).splitlines()
+    assert len(table) == 2 + 2 and table[0].count("|") == 8
+    assert all(row.real_time_factor > 0 for row in rows)
+    assert rows[0].scores.COnPOff.f1 == 1.0  # clean harmonic tones: every note exact
+    assert rows[1].scores.COnPOff.precision == 0.5  # A2 has only the first note
+
+
+@pytest.mark.slow  # runs the peers
 def test_accuracy_table_has_a_row_per_system_and_reference():
+    needs_peers()
     audio = synth_vocal(NOTES, 24000)
     rows = accuracy_rows(all_systems(), {"clip": BenchInput(audio, {"A1": NOTES, "A2": NOTES[:1]})})
     assert len(rows) == 6  # ours and two peers, two references each
@@ -81,7 +101,9 @@ def test_noise_is_tiled_to_the_recording_and_mixed_at_the_snr(rng, snr_db):
     assert measured_snr_db(audio, noisy.audio) == pytest.approx(snr_db, abs=0.05)
 
 
+@pytest.mark.slow  # times subprocesses, one of them basic-pitch
 def test_speed_is_measured_in_a_subprocess_and_compared_with_the_baseline():
+    needs_peers()
     row = measure_in_subprocess(BASIC_PITCH, 3.0)
     assert row.seconds > 0 and row.peak_rss_mb > 50
     ours = measure_in_subprocess(BUILT_IN, 3.0)
@@ -113,7 +135,9 @@ def fake_demo_run(run: Path) -> None:
     (run / "stage1" / "audio" / "log.csv").write_text("epoch,step,train_loss\n1.0,20.0,0.5\n")
 
 
+@pytest.mark.slow  # the whole harness in a subprocess, peers included
 def test_the_harness_runs_every_system_on_a_tiny_run(tmp_path):
+    needs_peers()
     run = tmp_path / "run"
     fake_demo_run(run)
     shared = tmp_path / "shared"

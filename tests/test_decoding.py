@@ -41,6 +41,59 @@ def test_plateau_opens_one_note_and_last_frame_can_be_a_peak():
     assert onset_peaks(np.array([0.0, 0.0, 0.0, 0.0, 0.9]), 0.4, 3).tolist() == [4]
 
 
+@pytest.mark.parametrize(
+    "onset, half_width, expected",
+    [
+        # issue 14 item 8a: frame 2's window holds the 1.0, frame 3's ([.9, .9, 0]) does not, so
+        # frame 3 is a window maximum whose equal left neighbour is not: it is a peak
+        ([0, 1, 0.9, 0.9, 0, 0], 1, [1, 3]),
+        # windows of 5: frame 2 sees the 1.0 at frame 0; frames 3 and 4 are maxima, 3 comes first
+        ([1, 0, 0.9, 0.9, 0.9, 0], 2, [0, 3]),
+        # two plateaus of equal maxima, split by a dip: one peak each
+        ([0.8, 0.8, 0, 0.8, 0.8], 1, [0, 3]),
+        # frame 2 continues frame 1's plateau; frame 4 equals neither neighbour
+        ([0.5, 0.9, 0.9, 0.5, 0.9], 1, [1, 4]),
+    ],
+)
+def test_a_window_maximum_after_an_equal_non_maximum_is_a_peak(onset, half_width, expected):
+    assert onset_peaks(np.array(onset, dtype=float), 0.4, half_width).tolist() == expected
+
+
+def test_the_dropped_window_maximum_now_opens_its_own_note():
+    onset = [0, 1, 0.9, 0.9, 0, 0]
+    post = posteriors(onset, [0] * 6, [2] * 6, [0, 0, 0, 4, 4, 4])
+    notes = decode_notes(post, DecoderConfig(fps=FPS, peak_half_width_frames=1))
+    # frames 1-2 vote C4 and end at the next peak (frame 3); frames 3-5 vote E4, open at the end
+    assert [(n.onset_s, n.offset_s, n.pitch_midi) for n in notes] == [
+        (0.1, 0.3, 60.0),
+        (0.3, 0.5, 64.0),
+    ]
+
+
+def reference_peaks(onset: list[float], threshold: float, half_width: int) -> list[int]:
+    """The reference's rule as reference-system.md 3.2 states it, frame by frame."""
+    n = len(onset)
+    return [
+        i
+        for i in range(n)
+        if onset[i] >= threshold
+        and onset[i] == max(onset[max(0, i - half_width) : min(i + half_width + 1, n - 1)] or [-1])
+    ]
+
+
+@pytest.mark.parametrize("half_width", [1, 2, 3])
+def test_peaks_are_the_reference_peaks_less_plateau_repeats(half_width):
+    # Quantised probabilities make plateaus common. The last frame is 0, so the reference's
+    # exclusion of the last frame from every window changes nothing here; the only difference
+    # left is the documented plateau fix: a reference peak right after an equal reference peak.
+    rng = np.random.default_rng(half_width)
+    for _ in range(300):
+        onset = [*rng.choice([0.0, 0.3, 0.5, 0.9, 1.0], size=29).tolist(), 0.0]
+        ref = reference_peaks(onset, 0.4, half_width)
+        expected = [i for i in ref if not (i - 1 in ref and onset[i - 1] == onset[i])]
+        assert onset_peaks(np.array(onset), 0.4, half_width).tolist() == expected, onset
+
+
 def test_note_opened_on_the_last_frame_has_positive_length():
     notes = decode_notes(
         posteriors([0, 0, 1.0], [1, 1, 0], [4, 4, 2], [12, 12, 0]), DecoderConfig(fps=FPS)

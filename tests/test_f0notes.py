@@ -87,6 +87,17 @@ def test_onset_shift_moves_only_run_starts():
     assert first.onset_s == pytest.approx(0.08) and second.onset_s == pytest.approx(0.3)
 
 
+def test_note_pitch_is_the_conversion_of_its_steady_f0_and_gaps_are_unvoiced():
+    hz = np.concatenate([np.zeros(5), np.full(20, 440.0), np.zeros(5), np.full(20, 466.0)])
+    track = F0Track(f0_hz=hz, aperiodicity=np.zeros(len(hz)), fps=FPS)
+    notes = f0_notes(track, NO_FILTER)
+    # the expression f0_notes used before issue 14 item 6 (unvoiced frames never enter a note)
+    legacy = [69 + 12 * np.log2(np.array([f]) / 440.0)[0] for f in (440.0, 466.0)]
+    assert [n.pitch_midi for n in notes] == legacy
+    times = [t for n in notes for t in (n.onset_s, n.offset_s)]
+    assert times == pytest.approx([0.05, 0.25, 0.30, 0.50])
+
+
 def test_silence_gives_no_notes():
     assert transcribe_f0(np.zeros(SAMPLE_RATE, dtype=np.float32)) == []
 

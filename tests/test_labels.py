@@ -57,6 +57,43 @@ def test_overlapping_notes_keep_both_onsets():
     assert labels[14, 3] == 0 and labels[15, 3] == 2
 
 
+def test_a_stub_sharing_the_onset_frame_no_longer_hides_the_long_note(caplog):
+    # Issue 14 item 8b. At 50 fps both onsets (0.100 s, 0.105 s) are nearest frame 5. The 1-s note
+    # (64: octave 2, pitch class 4) wins the frame; its offset 1.105 s is nearest frame 55.
+    stub, long_note = Note(0.100, 0.105, 60), Note(0.105, 1.105, 64)
+    expected = [SILENCE] * 5 + [[1, 0, 2, 4]] + [[0, 0, 2, 4]] * 49 + [[0, 1, 2, 4]] + [SILENCE] * 4
+    with caplog.at_level("WARNING", logger="avsvt.labels"):
+        labels = notes_to_labels([stub, long_note], 60, VIDEO_FPS)
+    assert labels.tolist() == expected
+    assert "dropped" in caplog.text and "0.105" in caplog.text  # the stub is named
+    assert notes_to_labels([long_note, stub], 60, VIDEO_FPS).tolist() == expected  # any order
+    decoded = decode_notes(FramePosteriors.from_labels(labels), DecoderConfig(fps=VIDEO_FPS))
+    assert [(n.onset_s, n.offset_s, n.pitch_midi) for n in decoded] == [(0.1, 1.1, 64.0)]
+
+
+@pytest.mark.parametrize(
+    "second_offset_s, winner_pc",
+    [(0.546875, 0), (0.5625, 0), (0.59375, 4)],
+    ids=["earlier-is-longer", "tie-goes-to-the-earlier", "later-is-longer"],
+)
+def test_the_longer_of_two_notes_in_one_frame_wins_it(second_offset_s, winner_pc):
+    # 8 fps (0.125-s frames) keeps every time exact in binary. Onsets 0.5 s (4.0 frames) and
+    # 0.53125 s (4.25 frames) are both nearest frame 4. The first note lasts 1/32 s; the second
+    # 1/64, 1/32 or 1/16 s. Either winner's offset frame is 5: max(nearest offset, onset + 1).
+    notes = [Note(0.5, 0.53125, 60), Note(0.53125, second_offset_s, 64)]
+    labels = notes_to_labels(notes, 8, 8.0)
+    onset_row, offset_row = [1, 0, 2, winner_pc], [0, 1, 2, winner_pc]
+    assert labels.tolist() == [SILENCE] * 4 + [onset_row, offset_row] + [SILENCE] * 2
+
+
+def test_of_three_onsets_in_one_frame_the_longest_note_wins():
+    # 50 fps: onsets 0.100, 0.102, 0.108 s are all nearest frame 5; after the monophonic cut the
+    # notes last 2, 6 and 1 ms, so the middle one (62: octave 2, pitch class 2) wins.
+    notes = [Note(0.100, 0.102, 60), Note(0.102, 0.108, 62), Note(0.108, 0.109, 64)]
+    labels = notes_to_labels(notes, 10, VIDEO_FPS)
+    assert labels.tolist() == [SILENCE] * 5 + [[1, 0, 2, 2], [0, 1, 2, 2]] + [SILENCE] * 3
+
+
 def test_notes_past_the_end_are_cut_and_empty_input_is_silence():
     labels = notes_to_labels([Note(0.5, 5.0, 60)], 40, VIDEO_FPS)
     assert labels[25, 0] == 1 and (labels[26:, :2] == [0, 0]).all()

@@ -3,8 +3,8 @@ import pytest
 
 from avsvt.metrics import score_notes
 from avsvt.notes import Note, midi_to_hz
-from avsvt.peers import PyinSettings, basic_pitch_notes, pyin_notes, segment_f0
 from avsvt.testing import synth_vocal
+from peers import PyinSettings, basic_pitch_notes, pyin_notes, segment_f0
 
 NOTES = [Note(0.2, 0.7, 60), Note(0.8, 1.3, 64), Note(1.3, 1.9, 67)]
 
@@ -31,11 +31,16 @@ def audio():
     return synth_vocal(NOTES, 32000)
 
 
+@pytest.mark.slow  # runs the pYIN peer
 def test_pyin_peer_transcribes_a_clean_synthetic_melody(audio):
+    pytest.importorskip("librosa", reason="the benchmark peers are not installed")
     scores = score_notes(NOTES, pyin_notes(audio))
     assert scores.COnP.f1 == 1.0
 
 
+@pytest.mark.slow  # runs basic-pitch
 def test_basic_pitch_peer_runs_on_onnx_and_finds_the_notes(audio):
+    for module in ("onnxruntime", "basic_pitch"):
+        pytest.importorskip(module, reason="the benchmark peers are not installed")
     estimate = basic_pitch_notes(audio)
     assert score_notes(NOTES, estimate).COnP.recall == 1.0

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
+import select
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 from avsvt.errors import AvsvtError
 
@@ -121,8 +126,68 @@ def _close_progress_bars() -> None:
         bar.close()
 
 
+# Commands whose finished work is kept and skipped by a rerun (the others only read).
+RESUMABLE = frozenset({"run", "transcribe", "synth", "musan", "noise", "labels"})
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that cleanups run (temporary files, locks)."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` in this process (a forked worker just dies)."""
+    pid = os.getpid()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        if os.getpid() != pid:  # a worker forked with this handler: die as it would have
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (main() called from a thread): leave it be
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _pipe_closed(stream: object) -> bool:
+    """Whether ``stream`` is a pipe or socket whose reader has gone (``| head`` finished)."""
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the exit's flush does not fail again."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _interrupted(command: str, what: str) -> None:
+    _close_progress_bars()
+    hint = "; rerun the same command to resume (finished work is kept)"
+    print(f"avsvt: interrupted ({what}){hint if command in RESUMABLE else ''}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``avsvt`` command; returns the exit code (1 with one line on a user-data error)."""
+    """Run the ``avsvt`` command; returns the exit code.
+
+    1 with one line on a user-data error; 130 (SIGINT) or 143 (SIGTERM) with one line saying how
+    to resume; 141, silently, when the reader of the output went away (``avsvt ... | head``).
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -132,7 +197,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with _sigterm_raises():
+            code = handler(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+            return code
+    except BrokenPipeError as exc:
+        if _pipe_closed(sys.stdout) or _pipe_closed(sys.stderr):  # as unix tools: quietly
+            _silence_stdout()
+            return 128 + signal.SIGPIPE
+        _close_progress_bars()
+        print(f"avsvt: error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except AvsvtError as exc:
         _close_progress_bars()
         print(f"avsvt: error: {exc}", file=sys.stderr)
@@ -143,8 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"avsvt: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("avsvt: interrupted", file=sys.stderr)
-        return 130
+        _interrupted(args.command, "SIGINT")
+        return 128 + signal.SIGINT
+    except Terminated:
+        _interrupted(args.command, "SIGTERM")
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -187,6 +187,9 @@ def apply_overrides(
 def load_config(cls: type[T], path: str | Path | None, overrides: Sequence[str] = ()) -> T:
     """Read a YAML config file (or only defaults when ``path`` is None) into dataclass ``cls``.
 
+    Every error names the file (``<defaults>`` without one), those of a dataclass's own checks
+    (``__post_init__``) included.
+
     Raises:
         ConfigError: Missing or invalid YAML, unknown keys, wrong types, bad overrides.
     """
@@ -204,4 +207,9 @@ def load_config(cls: type[T], path: str | Path | None, overrides: Sequence[str] 
         if not isinstance(data, dict):
             raise ConfigError("a config file must be a mapping of keys to values", path=file)
     data = apply_overrides(data, overrides, source=source)
-    return from_dict(cls, data, source=source)
+    try:
+        return from_dict(cls, data, source=source)
+    except ConfigError as exc:
+        if exc.path is None:  # a check across keys (a dataclass's __post_init__): add the file
+            raise ConfigError(exc.message, path=source) from None
+        raise

@@ -57,7 +57,7 @@ SILENT_OCTAVE: Final = N_OCTAVES  # 4
 SILENT_PITCH_CLASS: Final = N_PITCH_CLASSES  # 12
 N_OCTAVE_CLASSES: Final = N_OCTAVES + 1  # 5
 N_PITCH_CLASS_CLASSES: Final = N_PITCH_CLASSES + 1  # 13
-N_OUTPUTS: Final = 2 + N_OCTAVE_CLASSES + N_PITCH_CLASS_CLASSES  # 20 = onset, offset, 5, 13
+# The output layout (onset, offset, octave x5, pitch class x13 = 20 logits) is avsvt.layout's.
 
 ONSET_POS_WEIGHT: Final = 15.0
 OFFSET_POS_WEIGHT: Final = 1.0

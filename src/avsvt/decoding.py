@@ -13,8 +13,12 @@ still open at the end closes at the last frame.
 Fixed on purpose (reference-system.md Q10), each a documented, deterministic choice:
 
 * the peak window includes the song's last frame (the reference's clamped slice never does);
-* on a plateau of equal maxima only the first frame is a peak (the reference opens a note on
-  every frame of the plateau);
+* on a plateau of equal window maxima only the first frame is a peak (the reference opens a note
+  on every frame of the plateau, each closing the one before after a single frame). "Plateau"
+  means adjacent frames that all pass the peak test: a frame whose equal left neighbour fails it
+  (that neighbour sees a higher frame in its window) still opens a note, as in the reference, so
+  ``[0, 1, .9, .9, 0, 0]`` with half-width 1 and threshold 0.4 gives peaks ``[1, 3]`` (an earlier
+  version compared each frame with its left neighbour only and dropped frame 3);
 * a tie between equally frequent pitches goes to the lower pitch (the reference's choice depends
   on Python set order);
 * a note never has zero length: one opened on the last frame ends one frame later (the reference
@@ -31,8 +35,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from avsvt.constants import (
     LOWEST_MIDI,
-    N_OCTAVE_CLASSES,
-    N_OUTPUTS,
     N_PITCH_CLASSES,
     OFFSET_THRESHOLD,
     ONSET_PEAK_HALF_WIDTH_FRAMES,
@@ -41,6 +43,17 @@ from avsvt.constants import (
     SILENT_PITCH_CLASS,
 )
 from avsvt.labels import LabelArray
+from avsvt.layout import (
+    LABEL_OCTAVE,
+    LABEL_OFFSET,
+    LABEL_ONSET,
+    LABEL_PITCH_CLASS,
+    N_OUTPUTS,
+    OCTAVE,
+    OFFSET,
+    ONSET,
+    PITCH_CLASS,
+)
 from avsvt.notes import Note
 
 FloatArray = npt.NDArray[np.float64]
@@ -93,42 +106,51 @@ class FramePosteriors:
     def from_logits(cls, logits: npt.NDArray[np.floating]) -> FramePosteriors:
         """Posteriors from one song's (T, 20) model outputs.
 
-        Sigmoid of the onset and offset logits, arg-max of the octave (2:7) and pitch-class
-        (7:20) logits.
+        Sigmoid of the onset and offset logits, arg-max of the octave and pitch-class logits
+        (layout in :mod:`avsvt.layout`).
         """
         logits = np.asarray(logits, dtype=np.float64)
         assert logits.ndim == 2 and logits.shape[1] == N_OUTPUTS, (
-            f"expected (T, 20), got {logits.shape}"
+            f"expected (T, {N_OUTPUTS}), got {logits.shape}"
         )
-        octave_end = 2 + N_OCTAVE_CLASSES
         return cls(
-            onset_prob=1.0 / (1.0 + np.exp(-logits[:, 0])),
-            offset_prob=1.0 / (1.0 + np.exp(-logits[:, 1])),
-            octave=np.argmax(logits[:, 2:octave_end], axis=1).astype(np.int64),
-            pitch_class=np.argmax(logits[:, octave_end:], axis=1).astype(np.int64),
+            onset_prob=1.0 / (1.0 + np.exp(-logits[:, ONSET])),
+            offset_prob=1.0 / (1.0 + np.exp(-logits[:, OFFSET])),
+            octave=np.argmax(logits[:, OCTAVE], axis=1).astype(np.int64),
+            pitch_class=np.argmax(logits[:, PITCH_CLASS], axis=1).astype(np.int64),
         )
 
     @classmethod
     def from_labels(cls, labels: LabelArray) -> FramePosteriors:
         """Perfect posteriors from frame labels (an oracle model), for tests and checks."""
         return cls(
-            onset_prob=labels[:, 0].astype(np.float64),
-            offset_prob=labels[:, 1].astype(np.float64),
-            octave=labels[:, 2].astype(np.int64),
-            pitch_class=labels[:, 3].astype(np.int64),
+            onset_prob=labels[:, LABEL_ONSET].astype(np.float64),
+            offset_prob=labels[:, LABEL_OFFSET].astype(np.float64),
+            octave=labels[:, LABEL_OCTAVE].astype(np.int64),
+            pitch_class=labels[:, LABEL_PITCH_CLASS].astype(np.int64),
         )
 
 
 def onset_peaks(onset_prob: FloatArray, threshold: float, half_width: int) -> IntArray:
-    """Frames that are onset peaks: above threshold, window maximum, first frame of a plateau."""
+    """Frames that are onset peaks (module docstring).
+
+    A frame is a *candidate* when it is ``>= threshold`` and the maximum of the
+    ``+-half_width`` window (the reference's test, window including the last frame). A candidate
+    is a peak unless the frame before it is an equal candidate: of a run of equal, adjacent
+    window maxima only the first frame is a peak. A frame whose equal left neighbour is *not* a
+    window maximum (``[0, 1, .9, .9, 0, 0]``, half-width 1: frame 2 sees the 1, frame 3 does not)
+    is a peak, as in the reference.
+    """
     n = len(onset_prob)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    padded = np.pad(onset_prob.astype(np.float64), half_width, constant_values=-np.inf)
+    prob = onset_prob.astype(np.float64)
+    padded = np.pad(prob, half_width, constant_values=-np.inf)
     window_max = sliding_window_view(padded, 2 * half_width + 1).max(axis=1)
-    previous = np.concatenate([[-np.inf], onset_prob[:-1]])
-    is_peak = (onset_prob >= threshold) & (onset_prob >= window_max) & (onset_prob != previous)
-    return np.flatnonzero(is_peak).astype(np.int64)
+    candidate = (prob >= threshold) & (prob >= window_max)
+    continues_run = np.zeros(n, dtype=bool)
+    continues_run[1:] = candidate[:-1] & (prob[1:] == prob[:-1])
+    return np.flatnonzero(candidate & ~continues_run).astype(np.int64)
 
 
 def decode_notes(posteriors: FramePosteriors, config: DecoderConfig) -> list[Note]:

@@ -17,6 +17,7 @@ import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 from avsvt.constants import SAMPLE_RATE
+from avsvt.notes import hz_to_midi_array
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -36,8 +37,7 @@ class F0Track:
 
     def midi(self) -> FloatArray:
         """f0 as fractional MIDI (NaN where unvoiced)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.f0_hz > 0, 69 + 12 * np.log2(self.f0_hz / 440.0), np.nan)
+        return hz_to_midi_array(self.f0_hz)
 
 
 def yin(

@@ -31,7 +31,7 @@ from scipy.ndimage import median_filter
 from avsvt.errors import CheckpointError, ConfigError
 from avsvt.f0 import F0Track, yin
 from avsvt.metrics import NoteScores, mean_scores, score_notes
-from avsvt.notes import Note
+from avsvt.notes import Note, hz_to_midi_array
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -124,8 +124,7 @@ def f0_notes(track: F0Track, settings: F0NoteSettings | None = None) -> list[Not
     if settings.median_frames > 1:
         hz = median_filter(hz, size=settings.median_frames, mode="constant", cval=0.0)
     voiced = hz > 0
-    midi = np.zeros_like(hz)
-    midi[voiced] = 69 + 12 * np.log2(hz[voiced] / 440.0)
+    midi = hz_to_midi_array(hz, unvoiced=0.0)
     frame_s = 1.0 / track.fps
     min_frames = max(1, int(round(settings.min_note_s / frame_s)))
     skip = int(round(settings.pitch_skip_s / frame_s))

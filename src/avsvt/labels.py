@@ -16,8 +16,16 @@ Fixed on purpose (the reference behaviour is described in reference-system.md se
   reference it never reaches its offset and every later frame of the song stays voiced;
 * overlapping notes are made monophonic first (each note is cut at the next onset), so no onset is
   lost; the reference drops the second note's onset;
-* a note whose onset falls on the same frame as the previous note's onset cannot be represented and
-  is dropped (logged);
+* when several onsets fall on the same frame (they are then less than a frame apart), one frame
+  can start only one note: the longest note wins the frame and keeps its own offset; the others
+  are dropped (logged); a duration tie goes to the earlier note. After the monophonic cut every
+  note but the last of such a group is shorter than a frame, so in practice the note that goes on
+  sounding wins: a 5-ms stub just before a 1-s note no longer hides the 1-s note. The reference
+  has no rule for this case: it opens the stub, which being shorter than a frame never closes, so
+  the 1-s note is lost and the stub's pitch runs to the end of the song. Keeping the earlier note
+  (an earlier version of this module) lost the 1-s note too; keeping the longer one labels the
+  most singing correctly, and it is the note the decoder, which can open only one note per frame,
+  can hope to match (a 5-ms reference note is never matched on offset anyway);
 * fractional pitches are rounded to the nearest MIDI number before the class split; the reference
   truncates the fractional pitch class.
 """
@@ -38,6 +46,7 @@ from avsvt.constants import (
     SILENT_OCTAVE,
     SILENT_PITCH_CLASS,
 )
+from avsvt.layout import LABEL_OCTAVE, LABEL_OFFSET, LABEL_ONSET, LABEL_PITCH_CLASS, N_LABEL_COLUMNS
 from avsvt.notes import Note, make_monophonic
 
 logger = logging.getLogger(__name__)
@@ -74,7 +83,8 @@ def note_frame_spans(
 ) -> tuple[list[Note], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Return the representable notes and their (onset frame, offset frame) indices.
 
-    Offsets are at least one frame after onsets; onset frames are strictly increasing.
+    Offsets are at least one frame after onsets; onset frames are strictly increasing. Of notes
+    sharing an onset frame the longest is kept, the earliest on a tie (module docstring).
     """
     mono = make_monophonic(notes)
     if not mono:
@@ -82,12 +92,17 @@ def note_frame_spans(
         return [], empty, empty
     onsets = nearest_frame([n.onset_s for n in mono], fps)
     offsets = np.maximum(nearest_frame([n.offset_s for n in mono], fps), onsets + 1)
-    keep = np.ones(len(mono), dtype=bool)
-    keep[1:] = onsets[1:] > onsets[:-1]
+    durations = np.array([n.duration_s for n in mono], dtype=np.float64)
+    # order by onset frame, then longest first, then earliest: the first of each frame wins
+    order = np.lexsort((np.arange(len(mono)), -durations, onsets))
+    wins = np.ones(len(mono), dtype=bool)
+    wins[1:] = onsets[order[1:]] != onsets[order[:-1]]
+    keep = np.zeros(len(mono), dtype=bool)
+    keep[order[wins]] = True
     if not keep.all():
         dropped = [mono[i] for i in np.flatnonzero(~keep)]
         logger.warning(
-            "%d note(s) share an onset frame with the previous note and are dropped: %s",
+            "%d note(s) share an onset frame with a longer note and are dropped: %s",
             len(dropped),
             dropped[:3],
         )
@@ -106,8 +121,11 @@ def notes_to_labels(notes: Sequence[Note], n_frames: int, fps: float) -> LabelAr
     Returns:
         Integer array of shape ``(n_frames, 4)``.
     """
-    labels = np.empty((n_frames, 4), dtype=np.int64)
-    labels[:] = (0, 1, SILENT_OCTAVE, SILENT_PITCH_CLASS)
+    labels = np.empty((n_frames, N_LABEL_COLUMNS), dtype=np.int64)
+    labels[:, LABEL_ONSET] = 0
+    labels[:, LABEL_OFFSET] = 1
+    labels[:, LABEL_OCTAVE] = SILENT_OCTAVE
+    labels[:, LABEL_PITCH_CLASS] = SILENT_PITCH_CLASS
     kept, onsets, offsets = note_frame_spans(notes, fps)
     if not kept or n_frames == 0:
         return labels
@@ -120,8 +138,8 @@ def notes_to_labels(notes: Sequence[Note], n_frames: int, fps: float) -> LabelAr
     inside = (note_index >= 0) & (frames <= offsets[safe])  # onset..offset frame, inclusive
     is_onset = inside & (frames == onsets[safe])
     is_offset = inside & (frames == offsets[safe])
-    labels[inside, 2] = octave[safe[inside]]
-    labels[inside, 3] = pitch_class[safe[inside]]
-    labels[:, 0] = is_onset
-    labels[:, 1] = ~inside | is_offset
+    labels[inside, LABEL_OCTAVE] = octave[safe[inside]]
+    labels[inside, LABEL_PITCH_CLASS] = pitch_class[safe[inside]]
+    labels[:, LABEL_ONSET] = is_onset
+    labels[:, LABEL_OFFSET] = ~inside | is_offset
     return labels

@@ -35,14 +35,34 @@ class Note:
         return midi_to_hz(self.pitch_midi)
 
 
+A4_MIDI = 69.0
+A4_HZ = 440.0
+SEMITONES_PER_OCTAVE = 12.0
+
+
 def midi_to_hz(pitch_midi: float) -> float:
     """Convert a MIDI number to Hz (A4 = 69 = 440 Hz)."""
-    return float(440.0 * 2.0 ** ((pitch_midi - 69.0) / 12.0))
+    return float(A4_HZ * 2.0 ** ((pitch_midi - A4_MIDI) / SEMITONES_PER_OCTAVE))
 
 
 def hz_to_midi(pitch_hz: float) -> float:
-    """Convert Hz to a fractional MIDI number."""
-    return 69.0 + 12.0 * math.log2(pitch_hz / 440.0)
+    """Convert Hz to a fractional MIDI number (``pitch_hz`` must be positive)."""
+    return A4_MIDI + SEMITONES_PER_OCTAVE * math.log2(pitch_hz / A4_HZ)
+
+
+def hz_to_midi_array(
+    pitch_hz: npt.ArrayLike, *, unvoiced: float = math.nan
+) -> npt.NDArray[np.float64]:
+    """:func:`hz_to_midi` over an f0 track; frames without a positive f0 get ``unvoiced``.
+
+    A frame is voiced when its value is ``> 0``: 0 (the trackers' "no f0"), negative values and
+    NaN all give ``unvoiced`` (NaN by default; the f0 note segmenter asks for 0).
+    """
+    hz = np.asarray(pitch_hz, dtype=np.float64)
+    midi = np.full(hz.shape, unvoiced, dtype=np.float64)
+    voiced = hz > 0
+    midi[voiced] = A4_MIDI + SEMITONES_PER_OCTAVE * np.log2(hz[voiced] / A4_HZ)
+    return midi
 
 
 def note_problems(note: Note) -> list[str]:

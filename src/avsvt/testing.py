@@ -11,11 +11,22 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from avsvt.constants import N_OUTPUTS, SAMPLE_RATE, VIDEO_FPS, VIDEO_ROI_SIDE
+from avsvt.constants import SAMPLE_RATE, VIDEO_FPS, VIDEO_ROI_SIDE
 from avsvt.data.audio import write_audio
 from avsvt.data.n20em import ACCOMP, VIDEO, VOCALS, write_annotations
 from avsvt.data.prepare import save_npy_atomic
 from avsvt.labels import LabelArray
+from avsvt.layout import (
+    LABEL_OCTAVE,
+    LABEL_OFFSET,
+    LABEL_ONSET,
+    LABEL_PITCH_CLASS,
+    N_OUTPUTS,
+    OCTAVE,
+    OFFSET,
+    ONSET,
+    PITCH_CLASS,
+)
 from avsvt.notes import Note, midi_to_hz
 
 
@@ -112,8 +123,8 @@ def oracle_logits(labels: LabelArray) -> npt.NDArray[np.float32]:
     """Perfect (T, 20) model outputs for frame labels: +-20 logits and one-hot class logits."""
     n = len(labels)
     logits = np.full((n, N_OUTPUTS), -20.0, dtype=np.float32)
-    logits[:, 0] = np.where(labels[:, 0] == 1, 20.0, -20.0)
-    logits[:, 1] = np.where(labels[:, 1] == 1, 20.0, -20.0)
-    logits[np.arange(n), 2 + labels[:, 2]] = 20.0
-    logits[np.arange(n), 7 + labels[:, 3]] = 20.0
+    logits[:, ONSET] = np.where(labels[:, LABEL_ONSET] == 1, 20.0, -20.0)
+    logits[:, OFFSET] = np.where(labels[:, LABEL_OFFSET] == 1, 20.0, -20.0)
+    logits[np.arange(n), OCTAVE.start + labels[:, LABEL_OCTAVE]] = 20.0
+    logits[np.arange(n), PITCH_CLASS.start + labels[:, LABEL_PITCH_CLASS]] = 20.0
     return logits

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from avsvt.constants import AUDIO_FPS, VIDEO_FPS, n_ssl_frames
+from avsvt.constants import AUDIO_FPS, n_ssl_frames
 from avsvt.errors import CheckpointError, ConfigError
 from avsvt.labels import notes_to_labels
 from avsvt.models import (
@@ -45,19 +45,37 @@ def inputs(seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.parametrize("modality", MODALITIES)
-def test_forward_shapes_and_frame_rate(modality: str) -> None:
+def test_forward_shapes(modality: str) -> None:
     model = tiny(modality)
     x = inputs()
     logits, lengths = model(**x)
     if modality == "video":
         assert logits.shape == (2, 50, 20) and lengths.tolist() == [50, 28]
-        assert model.frame_rate == VIDEO_FPS
     else:
-        assert logits.shape == (2, n_ssl_frames(16000), 20)
-        assert lengths.tolist() == [n_ssl_frames(16000), n_ssl_frames(9000)]
-        assert model.frame_rate == AUDIO_FPS
+        # wav2vec2 grid (reference 1.2): floor((N - 400) / 320) + 1 frames
+        assert logits.shape == (2, 49, 20) and lengths.tolist() == [49, 27]
     n_params = sum(p.numel() for p in model.parameters())
     assert 5_000 < n_params < 100_000
+
+
+@pytest.mark.parametrize(
+    "modality, frames_per_utterance", [("audio", 249), ("video", 250), ("audio_visual", 249)]
+)
+def test_frame_rate_is_what_a_forward_pass_gives_per_second(
+    modality: str, frames_per_utterance: int
+) -> None:
+    # One 5-s utterance (reference 1.2: 80 000 samples -> 249 wav2vec2 frames; 250 video frames
+    # at 50 fps). The model's frame rate must be its output frames per second of input, the grid
+    # every caller uses to put times on frames.
+    model = tiny(modality)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        logits, lengths = model(
+            audio=0.1 * torch.randn(1, 80_000, generator=g),
+            video=torch.randint(0, 256, (1, 250, 96, 96), generator=g, dtype=torch.uint8),
+        )
+    assert logits.shape[1] == frames_per_utterance and lengths.tolist() == [frames_per_utterance]
+    assert model.frame_rate == pytest.approx(logits.shape[1] / 5.0, rel=1e-12)
 
 
 @pytest.mark.parametrize("modality", MODALITIES)
@@ -160,32 +178,45 @@ def test_save_load_round_trip_gives_identical_outputs(modality: str, tmp_path: P
     torch.testing.assert_close(loaded(**x).logits, model(**x).logits, atol=0, rtol=0)
 
 
-def test_checkpoint_keeps_training_state(tmp_path: Path) -> None:
+def test_checkpoint_keeps_plain_json_metadata(tmp_path: Path) -> None:
     model = tiny("audio")
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model(audio=torch.randn(1, 4000)).logits.sum().backward()
-    optimiser.step()
-    extra = {
-        "optimizer": optimiser.state_dict(),
-        "epoch": 3,
-        "history": [{"loss": 1.5}, {"loss": float("inf")}],
-        "rng": torch.get_rng_state(),
-        "pair": (1, "a"),
-    }
-    save_checkpoint(tmp_path / "ck.safetensors", model, extra)
+    metadata = {"epoch": 3, "valid": {"COnPOff": 0.25, "COn": 0.5}, "note": "best", "n": None}
+    save_checkpoint(tmp_path / "ck.safetensors", model, metadata)
     _, got = load_checkpoint(tmp_path / "ck.safetensors")
-    assert got["epoch"] == 3 and got["pair"] == (1, "a") and got["history"][1]["loss"] == np.inf
-    assert torch.equal(got["rng"], extra["rng"])
-    assert sorted(got["optimizer"]["state"]) == sorted(optimiser.state_dict()["state"])
-    fresh = torch.optim.Adam(model.parameters(), lr=1e-3)
-    fresh.load_state_dict(got["optimizer"])  # int keys and tuples survived
-    assert fresh.state_dict()["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert got == metadata
+    save_model(model, tmp_path / "bare.safetensors")
+    assert load_checkpoint(tmp_path / "bare.safetensors")[1] == {}
     assert not list(tmp_path.glob("*.tmp*"))
 
 
-def test_unstorable_extra_state_raises(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match="cannot store"):
-        save_checkpoint(tmp_path / "ck.safetensors", tiny("audio"), {"x": object()})
+@pytest.mark.parametrize("bad", [{"x": object()}, {"t": torch.zeros(2)}, {"loss": float("nan")}])
+def test_metadata_that_is_not_plain_json_raises(tmp_path: Path, bad: dict) -> None:
+    with pytest.raises(TypeError, match="plain JSON"):
+        save_checkpoint(tmp_path / "ck.safetensors", tiny("audio"), bad)
+    assert not (tmp_path / "ck.safetensors").exists()
+
+
+def test_a_model_file_of_the_old_layout_with_extra_state_still_loads(tmp_path: Path) -> None:
+    """Files written before the metadata entry had ``extra`` (a JSON skeleton + tensors)."""
+    import json
+
+    from safetensors.torch import save_file
+
+    model = tiny("audio", seed=3)
+    tensors = {f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}
+    tensors["extra.0"] = torch.zeros(3)
+    header = {
+        "format_version": "1",
+        "avsvt_version": "0.1.0",
+        "kind": "avsvt-transcriber",
+        "model_config": json.dumps(model.config.to_dict()),
+        "extra": json.dumps({"__dict__": [["rng", {"__tensor__": "extra.0"}]]}),
+    }
+    save_file(tensors, tmp_path / "old.safetensors", metadata=header)
+    loaded, metadata = load_checkpoint(tmp_path / "old.safetensors")
+    assert metadata == {}
+    x = inputs(seed=1)
+    torch.testing.assert_close(loaded(**x).logits, model(**x).logits, atol=0, rtol=0)
 
 
 def test_truncated_file_raises(tmp_path: Path) -> None:

@@ -3,8 +3,11 @@
 import json
 import logging
 import shutil
+import warnings
 from pathlib import Path
 
+import mir_eval
+import numpy as np
 import pytest
 import torch
 
@@ -42,13 +45,59 @@ def test_the_run_writes_the_report(tiny_run):
         assert list(system["accomp"]) == ["-10", "10", "clean"]
         for scores in system["accomp"].values():
             assert set(scores) == METRICS
-            assert all(0.0 <= f1 <= 1.0 for f1 in scores.values())
     page = index.read_text()
     assert page.count('src="data:image/png;base64,') >= 2  # the figure and a piano roll
     assert "COnPOff" in page
     test_songs = {p.stem for p in (out / "stage2" / "AV" / "clean" / "test").glob("*.json")}
     assert test_songs and (report / "predictions").is_dir()
     assert len(list((report / "predictions").rglob("*.mid"))) == 6 * len(test_songs)
+
+
+def mir_eval_f1(reference: list[list[float]], estimate: list[list[float]]) -> dict[str, float]:
+    """The reference's scoring call (reference-system.md 3.3), straight through mir_eval."""
+    if not estimate:
+        return dict.fromkeys(METRICS, 0.0)  # the reference records 0 for a song without notes
+    ref, est = np.array(reference, dtype=float), np.array(estimate, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = mir_eval.transcription.evaluate(
+            ref[:, :2],
+            mir_eval.util.midi_to_hz(ref[:, 2]),
+            est[:, :2],
+            mir_eval.util.midi_to_hz(est[:, 2]),
+            onset_tolerance=0.05,
+            pitch_tolerance=50.0,
+        )
+    keys = {
+        "COnPOff": "F-measure",
+        "COnP": "F-measure_no_offset",
+        "COn": "Onset_F-measure",
+        "COff": "Offset_F-measure",
+    }
+    return {metric: float(scores[key]) for metric, key in keys.items()}
+
+
+def test_reported_scores_are_the_song_means_of_mir_eval_on_the_saved_predictions(tiny_run):
+    out, index = tiny_run
+    results = json.loads((index.parent / "results.json").read_text())
+    annotations = json.loads((out / "corpus" / "annotations.json").read_text())
+    test_songs = [song for song, entry in annotations.items() if entry["split"] == "test"]
+    assert test_songs
+    for system, per_type in results.items():
+        for snr, scores in per_type["accomp"].items():
+            folder = out / "stage2" / system / ("clean" if snr == "clean" else f"accomp_{snr}dB")
+            per_song = [
+                mir_eval_f1(
+                    annotations[song]["midi"],
+                    json.loads((folder / "test" / f"{song}.json").read_text()),
+                )
+                for song in test_songs
+            ]
+            expected = {m: float(np.mean([s[m] for s in per_song])) for m in METRICS}
+            assert scores == pytest.approx(expected, abs=1e-12), (system, snr)
+            # by construction a stricter match can only lose notes: the orders below must hold
+            assert scores["COnPOff"] <= min(scores["COnP"], scores["COff"]) + 1e-12
+            assert scores["COnP"] <= scores["COn"] + 1e-12
 
 
 def test_stage2_models_are_complete_audio_visual_transcribers(tiny_run):

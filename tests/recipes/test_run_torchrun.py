@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from avsvt.train.loop import load_training_state
+from avsvt.models.checkpoint import load_training_state
 
 CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml")
 TORCHRUN = shutil.which("torchrun", path=str(Path(sys.executable).parent))

@@ -4,12 +4,12 @@ import torch
 from avsvt.constants import AUDIO_FPS
 from avsvt.data.n20em import load_songs
 from avsvt.labels import notes_to_labels
+from avsvt.models.apply import collate
 from avsvt.train.datasets import (
     AudioUtterances,
     FeatureUtterances,
     VideoUtterances,
     batches,
-    collate,
     epoch_order,
 )
 
@@ -42,20 +42,28 @@ def test_collate_pads_with_zeros_and_silence(tiny_root):
     assert batch.labels[0, 100:].tolist() == [[0, 1, 4, 12]] * (b.labels.shape[0] - 100)
 
 
-def test_feature_utterances_align_video_to_audio(tiny_root, tmp_path):
-    songs = load_songs(tiny_root)
-    for song in songs:
-        np.save(tmp_path / f"{song.song_id}_a.npy", np.ones((199, 8), np.float32))
-        np.save(tmp_path / f"{song.song_id}_v.npy", np.full((195, 8), 2, np.float32))
+def test_feature_utterances_cut_each_stream_on_its_own_grid(tmp_path):
+    """Audio rows by 249 per 5 s, video rows by 250: utterance 2 of a 12-s song starts at audio
+    row 249 and video row 250 (both 5.0 s), as the raw inputs are cut, not both at row 249."""
+    from avsvt.testing import make_tiny_corpus
+
+    root = make_tiny_corpus(tmp_path / "root", n_songs=3, duration_s=12.0, seed=2)
+    songs = load_songs(root)
+    for song in songs:  # each row holds its own index
+        np.save(tmp_path / f"{song.song_id}_a.npy", np.arange(597, dtype=np.float32)[:, None])
+        np.save(tmp_path / f"{song.song_id}_v.npy", np.arange(600, dtype=np.float32)[:, None])
     data = FeatureUtterances(
         songs,
         audio_feature_path=lambda s: tmp_path / f"{s.song_id}_a.npy",
         video_feature_path=lambda s: tmp_path / f"{s.song_id}_v.npy",
     )
-    item = data[0]
-    assert item.audio.shape == (199, 8) and item.video.shape == (199, 8)
-    assert (item.video[195:] == 0).all() and (item.video[:195] == 2).all()
-    assert item.labels.shape == (199, 4)
+    assert len(data) == 2 * len(songs)  # 12 s: 5 s + 7 s
+    first, second = data[0], data[1]
+    assert first.audio[:, 0].tolist() == list(range(249))
+    assert first.video[:, 0].tolist() == list(range(250))
+    assert second.audio[0, 0] == 249 and second.audio.shape[0] == 597 - 249
+    assert second.video[0, 0] == 250 and second.video.shape[0] == 600 - 250
+    assert second.labels.shape == (597 - 249, 4)
 
 
 def test_epoch_order_is_seeded_or_sorted():
@@ -72,7 +80,7 @@ def test_epoch_order_is_seeded_or_sorted():
 def test_accompaniment_mixing_hits_the_drawn_snr_and_repeats(tiny_root):
     from avsvt.data.audio import read_audio
     from avsvt.noise.mixing import measured_snr_db
-    from avsvt.train.datasets import AccompMix
+    from avsvt.train.settings import AccompMix
 
     songs = load_songs(tiny_root)
     clean = AudioUtterances(songs)

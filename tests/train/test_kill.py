@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from avsvt.models.checkpoint import load_training_state
 from avsvt.testing import make_tiny_corpus
-from avsvt.train.loop import load_training_state
 from faults import partial_files, python, run, run_and_kill
 
 SCRIPT = str(Path(__file__).parent / "toy_train.py")

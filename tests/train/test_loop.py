@@ -8,10 +8,13 @@ import torch
 
 from avsvt.data.n20em import load_songs
 from avsvt.errors import CheckpointError
+from avsvt.models.checkpoint import load_training_state
 from avsvt.testing import make_tiny_corpus
 from avsvt.train.datasets import AudioUtterances
-from avsvt.train.loop import OptimConfig, Trainable, TrainConfig, fit, load_training_state
+from avsvt.train.loop import fit
 from avsvt.train.losses import transcription_loss
+from avsvt.train.settings import OptimConfig, TrainConfig
+from avsvt.train.trainable import Trainable
 
 
 class ToySpectrogramModel(torch.nn.Module):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from avsvt.models.checkpoint import load_training_state
 from avsvt.testing import make_tiny_corpus
-from avsvt.train.loop import load_training_state
 
 SCRIPT = str(Path(__file__).parent / "toy_train.py")
 TORCHRUN = shutil.which("torchrun", path=str(Path(sys.executable).parent))

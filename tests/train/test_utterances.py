@@ -1,6 +1,6 @@
 import pytest
 
-from avsvt.train.utterances import n_utterances, song_utterances, utterance_slices
+from avsvt.utterances import n_utterances, song_utterances, utterance_slices
 
 
 @pytest.mark.parametrize(

@@ -2,52 +2,29 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from avsvt.constants import AUDIO_FPS, SAMPLE_RATE
+from avsvt.constants import SAMPLE_RATE
 from avsvt.errors import DataError
-from avsvt.labels import notes_to_labels
 from avsvt.notes import Note
-from avsvt.testing import oracle_logits, synth_vocal
+from avsvt.testing import synth_vocal
 from avsvt.transcribe.api import transcribe_array, transcribe_file
-from avsvt.transcribe.chunking import total_frames
+from avsvt.transcribe.predictor import load_predictor
 
-NOTES = [Note(0.5, 1.5, 60), Note(4.8, 5.4, 65), Note(9.9, 10.3, 70), Note(14.0, 16.2, 72)]
-
-
-class RampOracle:
-    """Knows the notes; finds where a window starts from a ramp signal (sample i = i / n)."""
-
-    uses_video = False
-
-    def __init__(self, notes, n_samples):
-        self.n = n_samples
-        self.labels = notes_to_labels(notes, total_frames(n_samples) + 10, AUDIO_FPS)
-
-    def predict(self, audio, video):
-        start = round(float(audio[0]) * self.n / 80000) * 80000
-        first = start // 80000 * 249
-        n_frames = (len(audio) - 400) // 320 + 1
-        return oracle_logits(self.labels[first : first + n_frames])
+NOTES = [Note(0.5, 1.2, 60), Note(4.8, 5.4, 65), Note(9.7, 10.3, 70), Note(14.0, 16.2, 62)]
 
 
-def test_transcribe_array_with_small_windows_recovers_every_note():
+def test_a_trained_model_finds_notes_across_utterance_borders(trained_audio_model, tmp_path):
+    """17.1 s = utterances 0-5, 5-10, 10-17.1 s; two notes straddle a border."""
     n = int(17.1 * SAMPLE_RATE)
-    ramp = (np.arange(n) / n).astype(np.float32)
-    notes = transcribe_array(ramp, RampOracle(NOTES, n), window_utterances=1, context_utterances=1)
-    assert [n.pitch_midi for n in notes] == [60, 65, 70, 72]
-    assert all(
-        abs(a.onset_s - b.onset_s) <= 1 / AUDIO_FPS for a, b in zip(NOTES, notes, strict=True)
-    )
-
-
-def test_transcribe_file_reports_timing_and_refuses_empty_audio(tmp_path):
-    n = int(6.0 * SAMPLE_RATE)
-    path = tmp_path / "ramp.wav"
-    sf.write(path, (np.arange(n) / n).astype(np.float32), SAMPLE_RATE, subtype="FLOAT")
-    result = transcribe_file(path, model=RampOracle(NOTES[:2], n))
-    assert len(result.notes) == 2 and result.duration_s == pytest.approx(6.0)
+    path = tmp_path / "tones.wav"
+    sf.write(path, synth_vocal(NOTES, n), SAMPLE_RATE, subtype="FLOAT")
+    result = transcribe_file(path, model=trained_audio_model)
+    assert result.duration_s == pytest.approx(17.1)
     assert result.seconds > 0 and not result.used_video
+    onsets = [n.onset_s for n in result.notes]
+    for ref in NOTES:  # each onset found once, within the reference tolerance
+        assert sum(abs(onset - ref.onset_s) <= 0.05 for onset in onsets) == 1, ref
     with pytest.raises(DataError):
-        transcribe_array(np.zeros(0, np.float32), RampOracle([], 1))
+        transcribe_array(np.zeros(0, np.float32), load_predictor(trained_audio_model))
 
 
 def test_the_built_in_tracker_transcribes_a_file_and_says_it_ignores_video(tmp_path):
@@ -57,25 +34,18 @@ def test_the_built_in_tracker_transcribes_a_file_and_says_it_ignores_video(tmp_p
     np.save(tmp_path / "lips.npy", np.zeros((100, 96, 96), np.uint8))
     result = transcribe_file(path, tmp_path / "lips.npy")  # model=None: the built-in tracker
     assert [round(n.pitch_midi, 1) for n in result.notes] == [62.0, 66.5]
-    assert not result.used_video and "audio-only" in result.messages[0]
+    assert not result.used_video and "does not consume video" in result.messages[0]
 
 
-class SteadyOracle:
-    """One note from 0.2 s to 1.0 s at MIDI 60 (integer class), whatever the audio."""
-
-    uses_video = False
-
-    def predict(self, audio, video):
-        labels = notes_to_labels([Note(0.2, 1.0, 60)], total_frames(len(audio)), AUDIO_FPS)
-        return oracle_logits(labels)
-
-
-def test_f0_pitch_reads_the_sung_pitch_instead_of_the_class():
+def test_f0_pitch_reads_the_sung_pitch_instead_of_the_class(trained_audio_model):
+    model = load_predictor(trained_audio_model)
     audio = synth_vocal([Note(0.2, 1.0, 60.3)], int(1.5 * SAMPLE_RATE))
-    (plain,) = transcribe_array(audio, SteadyOracle())
-    (refined,) = transcribe_array(audio, SteadyOracle(), f0_pitch=True)
-    assert plain.pitch_midi == 60.0
-    assert refined.pitch_midi == pytest.approx(60.3, abs=0.05)
+    (plain,) = transcribe_array(audio, model)
+    (refined,) = transcribe_array(audio, model, f0_pitch=True)
+    assert plain.pitch_midi == round(plain.pitch_midi)  # a class pitch
+    # the voice's f0 (60.3), folded to the octave nearest the class pitch
+    assert (refined.pitch_midi - 60.3) % 12 == pytest.approx(0, abs=0.05)
+    assert abs(refined.pitch_midi - plain.pitch_midi) <= 6
     assert (refined.onset_s, refined.offset_s) == (plain.onset_s, plain.offset_s)
 
 

@@ -3,42 +3,43 @@ import pytest
 import soundfile as sf
 
 from avsvt.cli import main
-from avsvt.constants import AUDIO_FPS, SAMPLE_RATE
-from avsvt.labels import notes_to_labels
+from avsvt.constants import SAMPLE_RATE
 from avsvt.notefiles import read_notes
 from avsvt.notes import Note
-from avsvt.testing import oracle_logits
-from avsvt.transcribe.chunking import total_frames
 
 NOTES = [Note(0.5, 1.5, 60), Note(2.0, 2.6, 67)]
 
 
-class Oracle:
-    """Perfect posteriors for NOTES on any single-window input (files here are < 30 s)."""
-
-    uses_video = False
-
-    def predict(self, audio, video):
-        labels = notes_to_labels(NOTES, total_frames(len(audio)), AUDIO_FPS)
-        return oracle_logits(labels)
-
-
 @pytest.fixture
-def oracle(monkeypatch):
-    monkeypatch.setattr("avsvt.transcribe.predictor.load_predictor", lambda model: Oracle())
+def model_args(trained_audio_model):
+    """``--model`` with a real checkpoint, trained by the stage-1 loop (tests/trained.py)."""
+    return ["--model", str(trained_audio_model)]
 
 
 def write_wav(path, seconds=3.0, rate=SAMPLE_RATE):
     sf.write(path, np.zeros(int(seconds * rate), np.float32), rate)
 
 
-def test_transcribe_writes_every_format_and_refuses_to_overwrite(oracle, tmp_path, capsys):
-    write_wav(tmp_path / "a.wav", rate=44100)
-    assert main(["transcribe", str(tmp_path / "a.wav"), "-o", str(tmp_path / "out"), "--plot"]) == 0
+def write_tones(path, rate=SAMPLE_RATE):
+    from avsvt.testing import synth_vocal
+
+    sf.write(path, synth_vocal(NOTES, 3 * rate, sample_rate=rate), rate)
+
+
+def test_transcribe_writes_every_format_and_refuses_to_overwrite(model_args, tmp_path, capsys):
+    write_tones(tmp_path / "a.wav", rate=44100)
+    args = ["transcribe", str(tmp_path / "a.wav"), "-o", str(tmp_path / "out"), *model_args]
+    assert main([*args, "--plot"]) == 0
     for suffix in ("mid", "csv", "json", "png"):
         assert (tmp_path / "out" / f"a.{suffix}").exists()
-    assert [n.pitch_midi for n in read_notes(tmp_path / "out" / "a.csv")] == [60.0, 67.0]
-    assert main(["transcribe", str(tmp_path / "a.wav"), "-o", str(tmp_path / "out")]) == 1
+    found = read_notes(tmp_path / "out" / "a.csv")  # the trained model hears both tones
+    assert len(found) == 2
+    for est, ref in zip(found, NOTES, strict=True):
+        assert abs(est.onset_s - ref.onset_s) <= 0.05
+        assert abs(est.offset_s - ref.offset_s) <= 0.1
+    json_notes = read_notes(tmp_path / "out" / "a.json")
+    assert np.allclose([n.onset_s for n in json_notes], [n.onset_s for n in found], atol=1e-6)
+    assert main(args) == 1
     assert "--overwrite" in capsys.readouterr().err
     assert (
         main(
@@ -50,13 +51,14 @@ def test_transcribe_writes_every_format_and_refuses_to_overwrite(oracle, tmp_pat
                 "--overwrite",
                 "--format",
                 "csv",
+                *model_args,
             ]
         )
         == 0
     )
 
 
-def test_one_bad_file_does_not_stop_the_others(oracle, tmp_path, capsys):
+def test_one_bad_file_does_not_stop_the_others(model_args, tmp_path, capsys):
     write_wav(tmp_path / "good.wav")
     (tmp_path / "bad.wav").write_bytes(b"not audio")
     sf.write(tmp_path / "empty.wav", np.zeros(0), SAMPLE_RATE)
@@ -67,6 +69,7 @@ def test_one_bad_file_does_not_stop_the_others(oracle, tmp_path, capsys):
         str(tmp_path / "empty.wav"),
         "--format",
         "csv",
+        *model_args,
     ]
     assert main(args) == 1
     err = [line for line in capsys.readouterr().err.splitlines() if "avsvt:" in line]
@@ -131,3 +134,79 @@ def test_an_f0_notes_model_file_from_the_recipe_is_a_model(tmp_path, capsys):
         == 1
     )
     assert "bad.json: not an avsvt-f0notes model file" in capsys.readouterr().err
+
+
+def test_a_video_only_checkpoint_without_usable_video_stops_with_one_line(tmp_path, capsys):
+    """Without video (or with a video in which no face is found) there is nothing to transcribe:
+    the zero-logit fallback used to invent a C2 note at 0-0.02 s with exit 0."""
+    from fractions import Fraction
+
+    import torch
+
+    from avsvt.models import Transcriber, preset, save_model
+    from videos import write_video
+
+    torch.manual_seed(0)
+    save_model(Transcriber(preset("tiny", "video")), tmp_path / "v.safetensors")
+    write_tones(tmp_path / "a.wav")
+    blank = np.full((50, 120, 160, 3), 128, np.uint8)  # 2 s of grey: no face
+    write_video(tmp_path / "blank.mp4", blank, fps=Fraction(25))
+    model = ["--model", str(tmp_path / "v.safetensors"), "-o", str(tmp_path / "out")]
+    assert main(["transcribe", str(tmp_path / "a.wav"), *model]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "a.wav" in err[0] and "--video" in err[0]
+    assert (
+        main(
+            ["transcribe", str(tmp_path / "a.wav"), "--video", str(tmp_path / "blank.mp4"), *model]
+        )
+        == 1
+    )
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(err) == 1 and "blank.mp4" in err[0] and "no face" in err[0]
+    assert not (tmp_path / "out" / "a.csv").exists()
+
+
+def test_an_a_system_checkpoint_ignores_video_and_says_so(tmp_path, capsys):
+    """Stage 2's "A" system was trained on a zero video stream: giving it lips must not change
+    its notes (it used to lower the demo A model's COnPOff from 0.750 to 0.694)."""
+    import torch
+
+    from avsvt.models import ModelConfig, Transcriber, preset, save_model
+
+    torch.manual_seed(0)
+    config = ModelConfig.from_dict(
+        {**preset("tiny", "audio_visual").to_dict(), "takes_video": False}
+    )
+    save_model(Transcriber(config), tmp_path / "a_system.safetensors")
+    write_tones(tmp_path / "a.wav")
+    np.save(
+        tmp_path / "lips.npy", np.random.default_rng(0).integers(0, 256, (150, 96, 96), np.uint8)
+    )
+    base = [
+        "transcribe",
+        str(tmp_path / "a.wav"),
+        "--model",
+        str(tmp_path / "a_system.safetensors"),
+    ]
+    assert main([*base, "-o", str(tmp_path / "plain"), "--format", "json"]) == 0
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                *base,
+                "--video",
+                str(tmp_path / "lips.npy"),
+                "-o",
+                str(tmp_path / "lips"),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    assert "does not consume video" in capsys.readouterr().out
+    plain, lips = (
+        read_notes(tmp_path / "plain" / "a.json"),
+        read_notes(tmp_path / "lips" / "a.json"),
+    )
+    assert plain == lips

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,8 @@ from typing import Any
 
 from avsvt.constants import SAMPLE_RATE, SPLITS, VIDEO_FPS
 from avsvt.data.atomic import write_json_atomic
-from avsvt.data.audio import audio_info
+from avsvt.data.audio import scan_audio
+from avsvt.data.files import require_file
 from avsvt.data.video import video_shape
 from avsvt.errors import DataError
 from avsvt.notes import Note, note_problems, notes_from_rows, notes_to_rows, overlapping_pairs
@@ -35,6 +38,12 @@ VIDEO = "video_50fps.npy"
 NOISE_DIR = "noise_data"
 MAX_VIDEO_AUDIO_MISMATCH_S = 1.0
 """Largest |T/50 - audio duration| accepted; AV alignment truncates or pads up to this."""
+MAX_NOTE_TIME_S = 86_400.0
+"""Note times beyond a day are no times in a recording (and overflow frame arithmetic)."""
+NOTE_PAST_END_TOLERANCE_S = 1 / VIDEO_FPS
+"""A note may end up to one frame after the audio without a warning."""
+MAX_SONG_ID_BYTES = 255
+"""A song id is a folder name: at most NAME_MAX bytes (UTF-8) on Linux file systems."""
 
 
 @dataclass(frozen=True)
@@ -86,14 +95,29 @@ class Problem:
         return f"{level}: {song}{self.path}: {self.message}"
 
 
+def _short(song_id: str) -> str:
+    if len(song_id) <= 40:
+        return repr(song_id)
+    return f"{song_id[:37]!r}... ({len(song_id)} characters)"
+
+
 def song_id_problem(song_id: object) -> str | None:
     """Return why a song id is unsafe as a folder name, or None when it is fine."""
     if not isinstance(song_id, str) or not song_id.strip():
         return "song id must be a non-empty string"
+    try:
+        n_bytes = len(song_id.encode("utf-8"))
+    except UnicodeEncodeError:
+        return f"song id {_short(song_id)} is not valid Unicode (a lone surrogate)"
+    if n_bytes > MAX_SONG_ID_BYTES:
+        return (
+            f"song id {_short(song_id)} is too long for a folder name ({n_bytes} bytes, "
+            f"at most {MAX_SONG_ID_BYTES})"
+        )
     if "/" in song_id or "\\" in song_id or ".." in song_id or song_id in {".", "~"}:
-        return f"song id {song_id!r} contains a path separator or '..'"
+        return f"song id {_short(song_id)} contains a path separator or '..'"
     if song_id.startswith(".") or "\x00" in song_id:
-        return f"song id {song_id!r} is not a plain folder name"
+        return f"song id {_short(song_id)} is not a plain folder name"
     return None
 
 
@@ -121,7 +145,17 @@ def _entry_problems(song_id: str, entry: object) -> tuple[list[str], list[str]]:
             errors.append(f"note {i}: expected [onset_s, offset_s, pitch] numbers, got {row!r}")
             continue
         note = Note(float(row[0]), float(row[1]), float(row[2]))
-        errors += [f"note {i}: {p}" for p in note_problems(note)]
+        problems = note_problems(note)
+        far = [
+            f"{name} {value:g} s"
+            for name, value in (("onset", note.onset_s), ("offset", note.offset_s))
+            if not problems and value > MAX_NOTE_TIME_S
+        ]
+        if far:
+            problems.append(
+                f"{' and '.join(far)} past {MAX_NOTE_TIME_S / 3600:g} h: not a time in a recording"
+            )
+        errors += [f"note {i}: {p}" for p in problems]
         notes.append(note)
     warnings = []
     if not errors:
@@ -136,11 +170,14 @@ def _entry_problems(song_id: str, entry: object) -> tuple[list[str], list[str]]:
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    duplicates = sorted({k for k in keys if keys.count(k) > 1})
-    if duplicates:
-        raise ValueError(f"duplicate key(s) {duplicates[:3]}")
-    return dict(pairs)
+    data = dict(pairs)
+    if len(data) < len(pairs):  # linear: 100 000 songs parse in a second
+        seen: set[str] = set()
+        duplicates: set[str] = set()
+        for key, _ in pairs:
+            (duplicates if key in seen else seen).add(key)
+        raise ValueError(f"duplicate key(s) {sorted(duplicates)[:3]}")
+    return data
 
 
 def read_annotations(root: str | Path) -> dict[str, Any]:
@@ -149,13 +186,13 @@ def read_annotations(root: str | Path) -> dict[str, Any]:
     Raises:
         DataError: Missing file, invalid JSON, or not an object of song entries.
     """
-    path = Path(root) / ANNOTATIONS
-    if not path.is_file():
-        raise DataError("annotations.json not found", path=path)
+    path = require_file(Path(root) / ANNOTATIONS, missing="annotations.json not found")
     try:
         data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError) as exc:
         raise DataError(f"invalid JSON ({exc})", path=path) from exc
+    except OSError as exc:
+        raise DataError(f"cannot read ({exc.strerror or exc})", path=path) from exc
     if not isinstance(data, dict):
         raise DataError("must be a JSON object keyed by song id", path=path)
     return data
@@ -193,17 +230,25 @@ def iter_split(songs: list[Song], split: str) -> Iterator[Song]:
     return (s for s in songs if s.split == split)
 
 
-def _file_problems(song_id: str, folder: Path, *, need_video: bool) -> list[Problem]:
+def _file_problems(
+    song_id: str, folder: Path, *, need_video: bool
+) -> tuple[list[Problem], float | None]:
+    """Problems of one song's files, and the vocals' duration in seconds (None if unreadable)."""
     problems: list[Problem] = []
-    infos = {}
+    durations: dict[str, float] = {}
     for name in (VOCALS, ACCOMP):
         path = folder / name
         try:
-            info = audio_info(path)
+            scan = scan_audio(path)
         except DataError as exc:
             problems.append(Problem(song_id, path, exc.message))
             continue
-        infos[name] = info
+        problems += [Problem(song_id, path, m) for m in scan.errors]
+        problems += [Problem(song_id, path, m, is_error=False) for m in scan.warnings]
+        info = scan.info
+        if scan.errors:
+            continue
+        durations[name] = info.frames / info.samplerate
         if info.frames == 0:
             problems.append(Problem(song_id, path, "audio file has no samples"))
         if info.samplerate != SAMPLE_RATE or info.channels != 1:
@@ -216,9 +261,9 @@ def _file_problems(song_id: str, folder: Path, *, need_video: bool) -> list[Prob
                     is_error=False,
                 )
             )
-    if len(infos) == 2:
-        vocals, accomp = infos[VOCALS], infos[ACCOMP]
-        vocals_s, accomp_s = vocals.frames / vocals.samplerate, accomp.frames / accomp.samplerate
+    vocals_s = durations.get(VOCALS)
+    if vocals_s is not None and ACCOMP in durations:
+        accomp_s = durations[ACCOMP]
         if not math.isclose(vocals_s, accomp_s, abs_tol=0.5 / SAMPLE_RATE):
             problems.append(
                 Problem(
@@ -228,15 +273,14 @@ def _file_problems(song_id: str, folder: Path, *, need_video: bool) -> list[Prob
                 )
             )
     video_path = folder / VIDEO
-    if not need_video and not video_path.exists():
-        return problems
+    if not need_video and not os.path.lexists(video_path):
+        return problems, vocals_s
     try:
         shape = video_shape(video_path)
     except DataError as exc:
         problems.append(Problem(song_id, video_path, exc.message))
-        return problems
-    if VOCALS in infos:
-        vocals_s = infos[VOCALS].frames / infos[VOCALS].samplerate
+        return problems, vocals_s
+    if vocals_s is not None:
         video_s = shape[0] / VIDEO_FPS
         if abs(video_s - vocals_s) > MAX_VIDEO_AUDIO_MISMATCH_S:
             problems.append(
@@ -248,11 +292,50 @@ def _file_problems(song_id: str, folder: Path, *, need_video: bool) -> list[Prob
                     f"(more than {MAX_VIDEO_AUDIO_MISMATCH_S:g} s apart)",
                 )
             )
-    return problems
+    return problems, vocals_s
+
+
+def _past_end_warnings(notes: list[Note], audio_s: float) -> list[str]:
+    """Warnings about notes that end (or even start) after the audio they annotate."""
+
+    def show(note: Note) -> str:
+        return f"{note.onset_s:g}-{note.offset_s:g} s (pitch {note.pitch_midi:g})"
+
+    late = [n for n in notes if n.onset_s >= audio_s]
+    long = [n for n in notes if n.onset_s < audio_s < n.offset_s - NOTE_PAST_END_TOLERANCE_S]
+    warnings = []
+    if long:
+        furthest = max(long, key=lambda n: n.offset_s)
+        warnings.append(
+            f"{len(long)} note(s) end after the audio (vocals.wav: {audio_s:.2f} s), the "
+            f"furthest {show(furthest)}: labels cut them at its end"
+        )
+    if late:
+        warnings.append(
+            f"{len(late)} note(s) start after the audio ends (vocals.wav: {audio_s:.2f} s), "
+            f"e.g. {show(late[0])}: no label holds them, so no model can learn them"
+        )
+    return warnings
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why a song folder cannot be used, or None."""
+    try:
+        mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        return "song folder not found"
+    except (OSError, ValueError) as exc:
+        return f"cannot access the song folder ({getattr(exc, 'strerror', None) or exc})"
+    if not stat.S_ISDIR(mode):
+        return "song folder is a file, not a directory"
+    return None
 
 
 def validate_root(root: str | Path, *, need_video: bool = True) -> list[Problem]:
     """Check an N20EMv2 root completely and return every problem found.
+
+    Every audio file is decoded once (in blocks) to find NaN or infinite samples, undecodable
+    data, cut-off WAVs and float samples far beyond full scale.
 
     Args:
         root: The N20EMv2 root.
@@ -264,7 +347,7 @@ def validate_root(root: str | Path, *, need_video: bool = True) -> list[Problem]
     root = Path(root)
     ann_path = root / ANNOTATIONS
     if not root.is_dir():
-        return [Problem(None, root, "not a directory")]
+        return [Problem(None, root, "not found" if not root.exists() else "not a directory")]
     try:
         data = read_annotations(root)
     except DataError as exc:
@@ -281,10 +364,18 @@ def validate_root(root: str | Path, *, need_video: bool = True) -> list[Problem]
         problems += [Problem(song_id, ann_path, m) for m in errors]
         problems += [Problem(song_id, ann_path, m, is_error=False) for m in warnings]
         folder = root / "data" / song_id
-        if not folder.is_dir():
-            problems.append(Problem(song_id, folder, "song folder not found"))
+        folder_problem = _folder_problem(folder)
+        if folder_problem:
+            problems.append(Problem(song_id, folder, folder_problem))
             continue
-        problems += _file_problems(song_id, folder, need_video=need_video)
+        file_problems, vocals_s = _file_problems(song_id, folder, need_video=need_video)
+        problems += file_problems
+        if not errors and vocals_s is not None:
+            notes = notes_from_rows(entry["midi"])
+            problems += [
+                Problem(song_id, ann_path, m, is_error=False)
+                for m in _past_end_warnings(notes, vocals_s)
+            ]
     return problems
 
 

@@ -8,14 +8,14 @@ import numpy as np
 import numpy.typing as npt
 
 from avsvt.constants import VIDEO_MIN_SIDE
+from avsvt.data.files import require_file
 from avsvt.errors import DataError
 
 VideoArray = npt.NDArray[np.uint8]
 
 
 def _open_npy(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise DataError("file not found", path=path)
+    require_file(path)
     try:
         array: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
         return array

@@ -9,6 +9,10 @@ from pathlib import Path
 def describe_checkpoint(path: Path) -> list[str]:
     """Lines describing any supported checkpoint: ours, a transformers directory, AV-HuBERT .pt.
 
+    Ours are model files (``best.safetensors``) and training checkpoints (``last.pt``, which is a
+    torch zip file like AV-HuBERT's: read with ``weights_only=True`` first, it is told apart by
+    its layout).
+
     Raises:
         CheckpointError: Not a supported, readable checkpoint.
     """
@@ -31,7 +35,9 @@ def describe_checkpoint(path: Path) -> list[str]:
             f"{cfg.num_attention_heads} heads, FFN {cfg.intermediate_size}",
             f"parameters: {n:,}",
         ]
-    if zipfile.is_zipfile(path):
+    from avsvt.models.checkpoint import is_training_checkpoint, read_checkpoint_info
+
+    if zipfile.is_zipfile(path) and not is_training_checkpoint(path):
         from avsvt.models.avhubert import read_fairseq_avhubert
 
         ck = read_fairseq_avhubert(path)
@@ -45,12 +51,10 @@ def describe_checkpoint(path: Path) -> list[str]:
             f"parameters: {ck.n_values:,} in file, {n_used:,} used by the video encoder "
             f"({len(ck.ignored_keys)} keys ignored)",
         ]
-    from avsvt.models.checkpoint import read_checkpoint_info
-
     info = read_checkpoint_info(path)
     config = info.config
     lines = [
-        f"kind: avsvt-transcriber (format {info.format_version}, avsvt {info.avsvt_version})",
+        f"kind: {info.kind} (format {info.format_version}, avsvt {info.avsvt_version})",
         f"modality {config.modality}, d_model {config.d_model}, {config.frame_rate} fps",
     ]
     if config.audio_encoder is not None and config.modality != "video":
@@ -96,6 +100,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         formatter_class=fmt,
     )
     inspect.add_argument(
-        "path", help="avsvt checkpoint, transformers model directory or AV-HuBERT .pt"
+        "path",
+        help="avsvt checkpoint (best.safetensors or last.pt), transformers model directory or "
+        "AV-HuBERT .pt",
     )
     inspect.set_defaults(handler=_cmd_inspect)

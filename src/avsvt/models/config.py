@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from avsvt.config import from_dict, merge
-from avsvt.constants import VIDEO_MEAN, VIDEO_MIN_SIDE, VIDEO_STD, Modality
+from avsvt.constants import UTTERANCE_S, VIDEO_MEAN, VIDEO_MIN_SIDE, VIDEO_STD, Modality
 from avsvt.errors import ConfigError
+from avsvt.utterances import UtteranceGrid
 
 NormMode = Literal["utterance", "batch", "none"]
 """How features are standardised: per utterance over valid frames (default), over the whole padded
@@ -199,6 +200,11 @@ class ModelConfig:
         video_encoder: Required for ``video``; optional for ``audio_visual`` (without it the model
             only runs on precomputed features, the reference's stage 2).
         fusion: Required for ``audio_visual``.
+        takes_video: ``audio_visual`` only: False for the reference's "A" system, trained with
+            the video stream zeroed; such a model consumes audio only and ignores any video.
+        utterance_s: The model's native utterance length in seconds: training cuts songs into
+            such utterances, and inference (:func:`avsvt.models.apply.apply_model`) runs the
+            model on the same cut, so frame times follow the grid it was trained on.
     """
 
     modality: Modality
@@ -206,6 +212,8 @@ class ModelConfig:
     audio_encoder: AudioEncoderConfig | None = None
     video_encoder: VideoEncoderConfig | None = None
     fusion: FusionConfig | None = None
+    takes_video: bool = True
+    utterance_s: int = UTTERANCE_S
 
     def __post_init__(self) -> None:
         _check_choice("modality", self.modality, Modality)
@@ -218,13 +226,31 @@ class ModelConfig:
         if self.fusion is not None and self.fusion.kind == "rca":
             if self.d_model % self.fusion.n_heads:
                 raise ConfigError("d_model must be divisible by fusion.n_heads")
+        if not self.takes_video and self.modality != "audio_visual":
+            raise ConfigError("takes_video: false applies to audio_visual models only")
+        if self.utterance_s < 1:
+            raise ConfigError(f"utterance_s must be at least 1, not {self.utterance_s}")
+
+    @property
+    def grid(self) -> UtteranceGrid:
+        """The model's utterances and frame grids (:class:`avsvt.utterances.UtteranceGrid`)."""
+        return UtteranceGrid(utterance_s=self.utterance_s)
+
+    @property
+    def uses_video(self) -> bool:
+        """True when the model consumes mouth crops (video; audio_visual unless the "A" system)."""
+        return self.modality == "video" or (self.modality == "audio_visual" and self.takes_video)
+
+    @property
+    def uses_audio(self) -> bool:
+        """True when the model consumes audio."""
+        return self.modality != "video"
 
     @property
     def frame_rate(self) -> float:
-        """Output frames per second: 49.8 for audio and audio-visual, 50 for video."""
-        from avsvt.constants import AUDIO_FPS, VIDEO_FPS
-
-        return VIDEO_FPS if self.modality == "video" else AUDIO_FPS
+        """Output frames per second of the stitched grid: 49.8 for audio and AV, 50 for video."""
+        grid = self.grid
+        return grid.video_fps if self.modality == "video" else grid.audio_fps
 
     def to_dict(self) -> dict[str, Any]:
         """``dataclasses.asdict`` of the config (JSON-compatible apart from tuples)."""
@@ -342,13 +368,28 @@ def preset(name: str, modality: str = "audio") -> ModelConfig:
     raise ConfigError(f"unknown model preset {name!r}; choose one of {', '.join(PRESETS)}")
 
 
-def configure(name: str, modality: str, changes: Mapping[str, Any] | None = None) -> ModelConfig:
+def configure(
+    name: str,
+    modality: str,
+    changes: Mapping[str, Any] | None = None,
+    *,
+    source: str = "model config",
+    prefix: str = "model.",
+) -> ModelConfig:
     """A preset with some of its values changed (nested keys, as in a run config's ``model:``).
 
     ``configure("large", "audio", {"audio_encoder": {"hf_path": "/models/w2v2"}})`` is the large
     preset whose audio encoder loads local weights; a changed sub-config keeps its other values.
 
+    Args:
+        name: The preset.
+        modality: ``audio``, ``video`` or ``audio_visual``.
+        changes: Nested changes to the preset's values.
+        source: What errors about ``changes`` name as the file (e.g. the run config).
+        prefix: The key path errors give before a changed key (e.g. ``audio.model.``).
+
     Raises:
         ConfigError: Unknown preset, keys or values.
     """
-    return ModelConfig.from_dict(merge(preset(name, modality).to_dict(), changes or {}))
+    merged = merge(preset(name, modality).to_dict(), changes or {})
+    return from_dict(ModelConfig, merged, source=source, prefix=prefix)

@@ -1,8 +1,9 @@
-"""The output layer and its layout: Linear(D -> 20) = [onset, offset, octave x5, pitch class x13].
+"""The output layer: Linear(D -> 20) = [onset, offset, octave x5, pitch class x13].
 
+The layout itself is defined once in :mod:`avsvt.layout`; this module splits torch logits by it.
 The training loss over these logits lives in :mod:`avsvt.train.losses`
 (``transcription_loss(logits, lengths, labels, label_lengths)``: pos weights 15/1, NLL heads,
-pooled masked means, +-3 frame reconciliation); this module only knows the layout.
+pooled masked means, +-3 frame reconciliation).
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from avsvt.constants import N_OCTAVE_CLASSES, N_OUTPUTS
 from avsvt.decoding import FramePosteriors
-
-OCTAVE_SLICE = slice(2, 2 + N_OCTAVE_CLASSES)
-PITCH_CLASS_SLICE = slice(2 + N_OCTAVE_CLASSES, N_OUTPUTS)
+from avsvt.layout import N_OUTPUTS, OCTAVE, OFFSET, ONSET, PITCH_CLASS
 
 
 class HeadLogits(NamedTuple):
@@ -33,7 +31,7 @@ def split_logits(logits: torch.Tensor) -> HeadLogits:
     """Split (..., 20) logits: onset (...), offset (...), octave (..., 5), pitch class (..., 13)."""
     assert logits.shape[-1] == N_OUTPUTS, f"logits {tuple(logits.shape)}"
     return HeadLogits(
-        logits[..., 0], logits[..., 1], logits[..., OCTAVE_SLICE], logits[..., PITCH_CLASS_SLICE]
+        logits[..., ONSET], logits[..., OFFSET], logits[..., OCTAVE], logits[..., PITCH_CLASS]
     )
 
 

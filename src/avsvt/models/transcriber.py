@@ -4,7 +4,8 @@
 * ``video``: video encoder -> [Linear to d_model] -> head, 50 fps.
 * ``audio_visual``: both encoders; video features are aligned to the audio frame count
   (truncated or zero-padded, reference 6.4) -> fusion -> head, 49.8 fps. Without video (None) the
-  video stream is zeros: the reference's "A" counterpart through the same network.
+  video stream is zeros: the reference's "A" counterpart through the same network. A model whose
+  config says ``takes_video: false`` (the "A" system as trained) always sees zeros.
 
 Two entry points:
 
@@ -24,6 +25,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from avsvt.layout import N_OUTPUTS
 from avsvt.models.audio import AudioEncoder, HFSSLEncoder, build_audio_encoder
 from avsvt.models.avhubert import (
     AVHubertVideoEncoder,
@@ -112,13 +114,13 @@ class Transcriber(nn.Module):
 
     @property
     def frame_rate(self) -> float:
-        """Output frames per second (49.8 audio/AV, 50 video)."""
+        """Output frames per second of the stitched grid (49.8 audio/AV, 50 video)."""
         return self.config.frame_rate
 
     @property
     def uses_video(self) -> bool:
-        """True when the model takes mouth crops."""
-        return self.modality in ("video", "audio_visual")
+        """True when the model consumes mouth crops (an "A" system trained on zeros does not)."""
+        return self.config.uses_video
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of the encoders (fine-tuned with their own optimiser, or frozen)."""
@@ -156,7 +158,7 @@ class Transcriber(nn.Module):
             if audio_lengths is None:
                 audio_lengths = torch.full((audio.shape[0],), audio.shape[1], device=audio.device)
             audio_out, audio_len = self.audio_encoder(audio, audio_lengths)
-        if video is not None and self.video_encoder is not None:
+        if video is not None and self.video_encoder is not None and self.uses_video:
             if video_lengths is None:
                 video_lengths = torch.full((video.shape[0],), video.shape[1], device=video.device)
             video_out, video_len = self.video_encoder(video, video_lengths)
@@ -198,7 +200,7 @@ class Transcriber(nn.Module):
         h = self.audio_proj(audio)
         if self.fusion is not None:
             assert self.video_proj is not None
-            if video is None:
+            if video is None or not self.uses_video:  # the "A" system: zeros, as trained
                 v = torch.zeros_like(h)
             else:
                 assert video_lengths is not None
@@ -206,7 +208,7 @@ class Transcriber(nn.Module):
                 v = zero_padding(align_frames(v, h.shape[1]), audio_lengths)
             h = self.fusion(h, v, audio_lengths)
         logits = self.head(h)
-        assert logits.shape == (audio.shape[0], audio.shape[1], 20), f"{tuple(logits.shape)}"
+        assert logits.shape == (audio.shape[0], audio.shape[1], N_OUTPUTS), f"{tuple(logits.shape)}"
         return TranscriberOutput(logits, audio_lengths)
 
     def forward(

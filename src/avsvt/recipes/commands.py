@@ -9,9 +9,10 @@ from pathlib import Path
 def _cmd_run(args: argparse.Namespace) -> int:
     from avsvt.config import load_config
     from avsvt.recipes.config import RunConfig
+
+    config = load_config(RunConfig, args.config, args.set or ())  # all checked, without torch
     from avsvt.recipes.pipeline import run_pipeline
 
-    config = load_config(RunConfig, args.config, args.set or ())
     index = run_pipeline(config, force=args.force)
     results = index.parent / "results.md"
     if results.exists():

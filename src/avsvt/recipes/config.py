@@ -1,20 +1,26 @@
 """The settings of ``avsvt run``: one typed tree, read from a small YAML file over these defaults.
 
 Every section is a frozen dataclass; :func:`avsvt.config.load_config` checks every key and type,
-so a misspelt option stops the run before any work. The defaults are the reference's where it has
-one (reference-system.md 2.4, 4.3, 6.6); ``configs/demo.yaml`` and ``configs/n20emv2.yaml`` change
-what a run on 2 CPU cores or on GPUs with the real data needs.
+and :class:`RunConfig` builds the three models the run will train (stage-1 audio and video, the
+stage-2 audio-visual architecture) from their presets and changes, so a misspelt option, in the
+model and fusion sections too, stops the run before any work, naming the file and the full key
+(``audio.model.audio_encoder.dimm``). The defaults are the reference's where it has one
+(reference-system.md 2.4, 4.3, 6.6); ``configs/demo.yaml`` and ``configs/n20emv2.yaml`` change
+what a run on 2 CPU cores or on GPUs with the real data needs. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from avsvt.config import from_dict, merge
 from avsvt.constants import NOISE_TYPES, SNRS_DB
 from avsvt.errors import ConfigError
-from avsvt.train.datasets import AccompMix
-from avsvt.train.loop import OptimConfig, TrainConfig
+from avsvt.models.config import FusionConfig, ModelConfig, configure, preset
+from avsvt.train.settings import AccompMix, OptimConfig, TrainConfig
 
 System = Literal["A", "AV"]
 GridBackend = Literal["local", "slurm"]
@@ -71,7 +77,7 @@ class StageOneConfig:
         preset: Model preset (``tiny``, ``cpu``, ``large``; see :func:`avsvt.models.preset`).
         model: Changes to the preset's model config, as nested keys (e.g.
             ``{"audio_encoder": {"hf_path": "/models/wav2vec2-large-lv60"}}``); checked when the
-            model is built.
+            config loads.
         train: The training loop's settings (``train.select_metric`` picks the best epoch).
         accomp_mix: Audio only: mix the song's accompaniment into a share of the training
             utterances (off by default, as the reference trains stage 1 on clean vocals; it
@@ -139,7 +145,7 @@ class StageTwoConfig:
     Attributes:
         systems: Which of ``A`` (audio features + zero video) and ``AV`` to train.
         fusion: Changes to the fusion config of the audio model's preset (e.g. ``{"kind":
-            "concat"}``).
+            "concat"}``); checked when the config loads.
         init_head_from_audio: Initialise the head from the stage-1 audio head (reference).
         train: The training loop's settings.
         grid: Where and how the jobs run.
@@ -213,3 +219,78 @@ class RunConfig:
             raise ConfigError("stage2.systems: give at least one of A, AV")
         if self.stage2.grid.workers < 1 or self.workers < 1:
             raise ConfigError("workers must be at least 1")
+        self.model_configs()
+
+    def model_configs(self) -> dict[str, ModelConfig]:
+        """The models the run builds: ``audio``, ``video`` (stage 1) and ``stage2`` (A and AV).
+
+        ``stage2`` is the architecture of both stage-2 systems (:func:`fused_config` of the
+        stage-1 configs with ``stage2.fusion``); the "A" system's differs only in taking no video.
+
+        Raises:
+            ConfigError: A bad preset, model or fusion setting, naming its full key
+                (``audio.preset``, ``video.model.video_encoder.dim``, ``stage2.fusion.kind``).
+        """
+        audio = _stage_model(self.audio, "audio")
+        video = _stage_model(self.video, "video")
+        fused = _as_key("stage2.fusion", lambda: fused_config(audio, video, self.stage2.fusion))
+        return {"audio": audio, "video": video, "stage2": fused}
+
+
+_T = TypeVar("_T")
+
+
+def _as_key(key: str, build: Callable[[], _T]) -> _T:
+    """``build()``, its ConfigError reworded as one about run-config key ``key`` (no file yet).
+
+    Errors of :func:`avsvt.config.from_dict` (unknown keys, wrong types) already give the full key
+    path (the prefix passed in); the checks of a model dataclass (``__post_init__``) speak of its
+    own fields, so the section's key goes in front. :func:`avsvt.config.load_config` adds the file.
+    """
+    try:
+        return build()
+    except ConfigError as exc:
+        message = exc.message if exc.path is not None else f"{key}: {exc.message}"
+        raise ConfigError(message) from None
+
+
+def _stage_model(stage: StageOneConfig, modality: str) -> ModelConfig:
+    """The stage-1 model of ``audio`` or ``video``: its preset with its ``model`` changes."""
+    _as_key(f"{modality}.preset", lambda: preset(stage.preset, modality))
+    return _as_key(
+        f"{modality}.model",
+        lambda: configure(
+            stage.preset, modality, stage.model, source="<run config>", prefix=f"{modality}.model."
+        ),
+    )
+
+
+def fused_config(
+    audio: ModelConfig,
+    video: ModelConfig | None,
+    fusion: dict[str, Any],
+    *,
+    takes_video: bool = True,
+) -> ModelConfig:
+    """The audio-visual architecture built from the two stage-1 models' configs.
+
+    ``takes_video=False`` is the "A" system: trained with the video stream zeroed, its config
+    says so, and it never consumes video afterwards (``avsvt transcribe --video`` ignores it).
+
+    Raises:
+        ConfigError: Bad ``fusion`` changes (keys named ``stage2.fusion.<key>``).
+    """
+    if audio.fusion is None:
+        raise ConfigError("the audio model has no fusion settings (audio.model.fusion is null)")
+    fusion_config = from_dict(
+        FusionConfig, merge(dataclasses.asdict(audio.fusion), fusion), prefix="stage2.fusion."
+    )
+    return ModelConfig(
+        modality="audio_visual",
+        d_model=audio.d_model,
+        audio_encoder=audio.audio_encoder,
+        video_encoder=video.video_encoder if video is not None else None,
+        fusion=fusion_config,
+        takes_video=takes_video,
+        utterance_s=audio.utterance_s,
+    )

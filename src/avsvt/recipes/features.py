@@ -9,7 +9,9 @@ For every song of every split (train included, fixing quirk Q6) one (T, D) array
 * ``<song>/video.npy``: the video encoder on the mouth crops.
 
 As in the reference, a song is encoded per 5-s utterance (the same cut as training) and the
-utterances' frames are concatenated; here the utterances of a song run as one padded batch. The
+utterances' frames are concatenated, by the one inference engine
+(:func:`avsvt.models.apply.encode_song`): what stage 2 trains on is what the whole model computes
+when it runs on raw inputs. The
 arrays live in the run folder (not in the data root, unlike the reference), each written
 atomically, so a rerun skips finished files. ``settings.json`` records the checkpoints' hashes: new
 stage-1 models (or other noise settings) invalidate every feature.
@@ -27,23 +29,24 @@ import numpy.typing as npt
 import torch
 
 from avsvt.config import to_dict
-from avsvt.constants import AUDIO_FPS, SAMPLE_RATE, VIDEO_FPS
 from avsvt.data.audio import read_audio
 from avsvt.data.n20em import Song
 from avsvt.data.prepare import save_npy_atomic
 from avsvt.data.video import read_video
-from avsvt.labels import n_label_frames
 from avsvt.models import Transcriber, load_model
+from avsvt.models.apply import encode_song
 from avsvt.noise.synthesis import NoiseMixer
 from avsvt.recipes.config import FeaturesConfig, NoiseConfig
 from avsvt.recipes.steps import fresh_dir
 from avsvt.report import Condition
-from avsvt.train.datasets import pad_batch
-from avsvt.train.utterances import song_utterances
+from avsvt.train.datasets import song_samples
 
 logger = logging.getLogger(__name__)
 
 VIDEO_FEATURES = "video"
+FEATURE_CUT = "per-stream-utterances-v2"
+"""How songs are cut for encoding; a change invalidates features written by older versions (v1
+cut the video by the video's own length)."""
 
 
 def feature_path(features_dir: str | Path, song_id: str, stream: str) -> Path:
@@ -56,53 +59,26 @@ def conditions(noise: NoiseConfig) -> list[Condition]:
     return [Condition()] + [Condition(t, s) for t in noise.types for s in noise.snrs_db]
 
 
-@torch.no_grad()
 def encode_audio(
     model: Transcriber, waveform: npt.NDArray[np.float32], *, batch_size: int
 ) -> npt.NDArray[np.float32]:
     """Audio encoder features of a whole song, utterance by utterance: (T, D) at 49.8 fps."""
-    spans = song_utterances(
-        "",
-        n_samples=len(waveform),
-        n_audio_frames=n_label_frames(len(waveform), AUDIO_FPS),
-        n_video_frames=n_label_frames(len(waveform), VIDEO_FPS),
-    )
-    pieces = [torch.from_numpy(np.ascontiguousarray(waveform[s.samples])) for s in spans]
-    return _encode(model, pieces, batch_size, "audio")
+    return encode_song(model, audio=waveform, batch_size=batch_size).values
 
 
-@torch.no_grad()
 def encode_video(
-    model: Transcriber, frames: npt.NDArray[np.uint8], *, batch_size: int
+    model: Transcriber,
+    frames: npt.NDArray[np.uint8],
+    *,
+    batch_size: int,
+    n_samples: int | None = None,
 ) -> npt.NDArray[np.float32]:
-    """Video encoder features of a whole song, utterance by utterance: (T, D) at 50 fps."""
-    n_samples = round(len(frames) / VIDEO_FPS * SAMPLE_RATE)
-    spans = song_utterances(
-        "",
-        n_samples=n_samples,
-        n_audio_frames=n_label_frames(n_samples, AUDIO_FPS),
-        n_video_frames=len(frames),
-    )
-    pieces = [torch.from_numpy(np.ascontiguousarray(frames[s.video_frames])) for s in spans]
-    return _encode(model, pieces, batch_size, "video")
+    """Video encoder features of a whole song, utterance by utterance: (T, D) at 50 fps.
 
-
-def _encode(
-    model: Transcriber, pieces: Sequence[torch.Tensor], batch_size: int, stream: str
-) -> npt.NDArray[np.float32]:
-    device = next(model.parameters()).device
-    out: list[np.ndarray] = []
-    for start in range(0, len(pieces), batch_size):
-        chunk = pieces[start : start + batch_size]
-        x = pad_batch(chunk).to(device)
-        lengths = torch.tensor([len(p) for p in chunk], device=device)
-        features = model.encode(**{stream: x, f"{stream}_lengths": lengths})
-        values = features.audio if stream == "audio" else features.video
-        n_frames = features.audio_lengths if stream == "audio" else features.video_lengths
-        assert values is not None and n_frames is not None
-        for row in range(len(chunk)):
-            out.append(values[row, : int(n_frames[row])].float().cpu().numpy())
-    return np.concatenate(out).astype(np.float32)
+    ``n_samples``: the song's audio length, so the video is cut into the audio's utterances (as
+    an audio-visual model cuts it); default: the video's own length.
+    """
+    return encode_song(model, video=frames, n_samples=n_samples, batch_size=batch_size).values
 
 
 def _sha256(path: Path) -> str:
@@ -149,6 +125,7 @@ def extract_features(
         "noise": to_dict(noise),
         "pools": [str(babble_dir), str(natural_dir)],
         "features": to_dict(config),
+        "cut": FEATURE_CUT,
     }
     fresh_dir(features_dir, settings)
     loaded: dict[str, Transcriber] = {}
@@ -176,7 +153,12 @@ def extract_features(
                 continue
             if condition is None:
                 frames = read_video(song.video_path)
-                array = encode_video(model("video"), frames, batch_size=config.batch_size)
+                array = encode_video(
+                    model("video"),
+                    frames,
+                    batch_size=config.batch_size,
+                    n_samples=song_samples(song),
+                )
             else:
                 waveform = _waveform(song, condition, mixer, noise)
                 array = encode_audio(model("audio"), waveform, batch_size=config.batch_size)

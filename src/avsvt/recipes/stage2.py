@@ -13,24 +13,20 @@ training, the job decodes the test split with the best model and writes one note
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from avsvt.config import from_dict, merge
 from avsvt.data.atomic import write_json_atomic
 from avsvt.data.n20em import Song
 from avsvt.evaluation import evaluate_notes
-from avsvt.models import ModelConfig, Transcriber, load_model
-from avsvt.models.config import FusionConfig
+from avsvt.models import Transcriber, load_model
 from avsvt.notefiles import read_json_notes, write_json_notes
 from avsvt.notes import Note
-from avsvt.recipes.config import StageTwoConfig
+from avsvt.recipes.config import StageTwoConfig, fused_config
 from avsvt.recipes.features import VIDEO_FEATURES, feature_path
 from avsvt.recipes.stage1 import BEST, split_songs
 from avsvt.recipes.systems import (
@@ -44,6 +40,7 @@ from avsvt.train.datasets import FeatureUtterances
 from avsvt.train.distributed import barrier, is_main_process
 from avsvt.train.evaluate import decode_songs
 from avsvt.train.loop import fit
+from avsvt.utterances import UtteranceGrid
 
 logger = logging.getLogger(__name__)
 
@@ -83,28 +80,16 @@ def job_dir(stage2_dir: Path, system: str, condition: Condition) -> Path:
     return stage2_dir / system / condition.name
 
 
-def fused_config(
-    audio: ModelConfig, video: ModelConfig | None, fusion: dict[str, Any]
-) -> ModelConfig:
-    """The audio-visual architecture built from the two stage-1 models' configs."""
-    assert audio.fusion is not None
-    fusion_config = from_dict(
-        FusionConfig, merge(dataclasses.asdict(audio.fusion), fusion), prefix="stage2.fusion."
-    )
-    return ModelConfig(
-        modality="audio_visual",
-        d_model=audio.d_model,
-        audio_encoder=audio.audio_encoder,
-        video_encoder=video.video_encoder if video is not None else None,
-        fusion=fusion_config,
-    )
-
-
 def build_fused_model(job: Stage2Job) -> Transcriber:
     """The AV transcriber: stage-1 encoders, audio projection and head; a fresh fusion (seeded)."""
     audio = load_model(job.audio_model)
     video = load_model(job.video_model) if job.video_model is not None else None
-    config = fused_config(audio.config, video.config if video else None, job.config.fusion)
+    config = fused_config(
+        audio.config,
+        video.config if video else None,
+        job.config.fusion,
+        takes_video=job.system == "AV",
+    )
     torch.manual_seed(job.config.train.seed)
     model = Transcriber(config, load_pretrained=False)
     assert model.audio_encoder is not None and audio.audio_encoder is not None
@@ -119,7 +104,7 @@ def build_fused_model(job: Stage2Job) -> Transcriber:
     return model
 
 
-def _datasets(job: Stage2Job, songs: Sequence[Song]) -> FeatureUtterances:
+def _datasets(job: Stage2Job, songs: Sequence[Song], grid: UtteranceGrid) -> FeatureUtterances:
     condition = job.condition.name
 
     def video_path(song: Song) -> Path:
@@ -129,6 +114,7 @@ def _datasets(job: Stage2Job, songs: Sequence[Song]) -> FeatureUtterances:
         songs,
         audio_feature_path=lambda song: feature_path(job.features_dir, song.song_id, condition),
         video_feature_path=video_path if job.system == "AV" else None,
+        grid=grid,
     )
 
 
@@ -143,14 +129,15 @@ def run_stage2_job(job: Stage2Job) -> Path:
     if job.threads:
         torch.set_num_threads(job.threads)
     device = resolve_device(job.device)
-    model = FeatureModel(build_fused_model(job), use_video=job.system == "AV").to(device)
+    model = FeatureModel(build_fused_model(job)).to(device)
     trainable = stage2_trainable(model)
     songs = list(job.songs)
+    grid = model.transcriber.config.grid
 
     fit(
         trainable,
-        _datasets(job, split_songs(songs, "train")),
-        _datasets(job, split_songs(songs, "valid")),
+        _datasets(job, split_songs(songs, "train"), grid),
+        _datasets(job, split_songs(songs, "valid"), grid),
         job.config.train,
         job.run_dir,
         on_best=best_model_saver(job.run_dir / BEST),
@@ -160,8 +147,8 @@ def run_stage2_job(job: Stage2Job) -> Path:
         barrier()
         return job.run_dir
     best = load_model(job.run_dir / BEST)
-    model = FeatureModel(best, use_video=job.system == "AV").to(device)
-    test = _datasets(job, split_songs(songs, "test"))
+    model = FeatureModel(best).to(device)
+    test = _datasets(job, split_songs(songs, "test"), grid)
     estimates, _ = decode_songs(
         stage2_trainable(model), test, batch_size=job.config.train.eval_batch_size
     )

@@ -16,9 +16,9 @@ from torch import nn
 from avsvt.evaluation import Evaluation
 from avsvt.metrics import METRICS
 from avsvt.models import Transcriber, save_checkpoint
-from avsvt.train.datasets import Batch
-from avsvt.train.loop import Trainable
+from avsvt.models.apply import Batch, forward_raw
 from avsvt.train.losses import transcription_loss
+from avsvt.train.trainable import Trainable
 
 
 def resolve_device(name: str) -> torch.device:
@@ -28,43 +28,35 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _raw_forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    logits, lengths = model(
-        audio=batch.audio,
-        audio_lengths=batch.audio_lengths,
-        video=batch.video,
-        video_lengths=batch.video_lengths,
-    )
-    return logits, lengths
-
-
 def stage1_trainable(model: Transcriber) -> Trainable:
     """A whole transcriber on raw inputs: encoders (Adam) and head (Adadelta)."""
     return Trainable(
         model,
         head_parameters=model.head_parameters(),
         encoder_parameters=model.encoder_parameters(),
-        forward=_raw_forward,
+        forward=forward_raw,
         loss=transcription_loss,
         fps=model.frame_rate,
+        model_config=model.config.to_dict(),
     )
 
 
 class FeatureModel(nn.Module):
     """A transcriber run from encoder features (its encoders stay frozen and unused).
 
+    A transcriber whose config has ``takes_video: false`` is the "A" system: its video stream is
+    zeros (reference 6.7) and its video projection is not trained.
+
     Args:
         transcriber: The model; its encoders' parameters are frozen here.
-        use_video: False for the "A" system: the video stream is zeros (reference 6.7).
     """
 
-    def __init__(self, transcriber: Transcriber, *, use_video: bool) -> None:
+    def __init__(self, transcriber: Transcriber) -> None:
         super().__init__()
         self.transcriber = transcriber
-        self.use_video = use_video
         for p in transcriber.encoder_parameters():
             p.requires_grad_(False)
-        if not use_video and transcriber.video_proj is not None:
+        if not transcriber.uses_video and transcriber.video_proj is not None:
             for p in transcriber.video_proj.parameters():
                 p.requires_grad_(False)
 
@@ -79,9 +71,7 @@ class FeatureModel(nn.Module):
         video: torch.Tensor | None = None,
         video_lengths: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features (B, T, D) -> logits (B, T, 20) and lengths."""
-        if not self.use_video:
-            video = video_lengths = None
+        """Features (B, T, D) -> logits (B, T, 20) and lengths (the transcriber's own rule)."""
         out = self.transcriber.forward_features(audio, audio_lengths, video, video_lengths)
         return out.logits, out.lengths
 
@@ -101,19 +91,22 @@ def stage2_trainable(model: FeatureModel) -> Trainable:
         forward=_feature_forward,
         loss=transcription_loss,
         fps=model.transcriber.frame_rate,
+        model_config=model.transcriber.config.to_dict(),
+        model_prefix="transcriber.",
     )
 
 
 def best_model_saver(path: Path) -> Callable[[nn.Module, Evaluation, int], None]:
     """An ``on_best`` callback for the training loop that keeps the best model at ``path``.
 
-    It writes the transcriber (no optimiser state) with its epoch and validation F1 scores.
+    It writes the transcriber (no optimiser state) with its epoch and validation F1 scores as the
+    file's JSON metadata (``load_checkpoint(path)[1]``: ``{"epoch": 3, "valid": {"COn": ...}}``).
     """
 
     def save(module: nn.Module, evaluation: Evaluation, epoch: int) -> None:
         model = module.transcriber if isinstance(module, FeatureModel) else module
         assert isinstance(model, Transcriber)
-        scores = {metric: getattr(evaluation.mean, metric).f1 for metric in METRICS}
+        scores = {metric: float(getattr(evaluation.mean, metric).f1) for metric in METRICS}
         save_checkpoint(path, model, {"epoch": epoch, "valid": scores})
 
     return save

@@ -104,6 +104,10 @@ def synth_corpus(
     out = Path(out)
     sizes = PRESETS[preset]
     count = n_songs if n_songs is not None else sizes.n_songs
+    if count < 3:
+        raise AvsvtError(
+            f"--songs {count}: a corpus needs at least 3 songs (one per split)", path=out
+        )
     splits = assign_splits(count, seed)
     notes: dict[int, list[Note]] = {}
     todo = []

@@ -1,31 +1,31 @@
-"""Utterance datasets for both stages and the batch collation.
+"""Utterance datasets for both stages (batched with :func:`avsvt.models.apply.collate`).
 
 Stage 1 reads raw streams: audio utterances (16 kHz samples + 49.8 fps labels) or video utterances
 (uint8 mouth crops + 50 fps labels). Stage 2 reads precomputed per-song features ((T, D) arrays at
-49.8 fps for audio, 50 fps for video, the video cut or zero-padded to the audio length as the
-reference does, section 6.4). Labels are built from the song's notes on the fly
-(:func:`avsvt.labels.notes_to_labels`), cached per song, and sliced like the streams.
+49.8 fps for audio, 50 fps for video, each cut on its own grid; the model aligns each utterance's
+video to its audio, cut or zero-padded as the reference does, section 6.4). Labels are built from
+the song's notes on the fly (:func:`avsvt.labels.notes_to_labels`), cached per song, and sliced
+like the streams.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
-from avsvt.constants import AUDIO_FPS, SAMPLE_RATE, SILENT_OCTAVE, SILENT_PITCH_CLASS, VIDEO_FPS
+from avsvt.constants import SAMPLE_RATE
 from avsvt.data.audio import audio_info, read_audio
 from avsvt.data.n20em import Song
 from avsvt.data.video import read_video, video_shape
 from avsvt.errors import DataError
 from avsvt.labels import LabelArray, n_label_frames, notes_to_labels
-from avsvt.train.utterances import UtteranceSpan, song_utterances
-
-SILENCE_LABEL = (0, 1, SILENT_OCTAVE, SILENT_PITCH_CLASS)
+from avsvt.models.apply import Utterance
+from avsvt.train.settings import AccompMix
+from avsvt.utterances import DEFAULT_GRID, UtteranceGrid, UtteranceSpan
 
 AudioLoader = Callable[[Song], npt.NDArray[np.float32]]
 """Returns a song's 16 kHz waveform (clean vocals, or a noisy mixture)."""
@@ -36,96 +36,29 @@ def clean_vocals(song: Song) -> npt.NDArray[np.float32]:
     return read_audio(song.vocals_path)
 
 
-@dataclass(frozen=True)
-class Utterance:
-    """One utterance ready for batching: streams as tensors, labels (T, 4) int64."""
-
-    song_id: str
-    index: int
-    count: int
-    labels: torch.Tensor
-    audio: torch.Tensor | None = None  # (samples,) float32 or (T, D) features
-    video: torch.Tensor | None = None  # (T, H, W) uint8 or (T, D) features
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Right-zero-padded batch with lengths (labels padded with silence rows)."""
-
-    song_ids: list[str]
-    indices: list[int]
-    counts: list[int]
-    labels: torch.Tensor  # (B, T_label, 4)
-    label_lengths: torch.Tensor  # (B,)
-    audio: torch.Tensor | None
-    audio_lengths: torch.Tensor | None
-    video: torch.Tensor | None
-    video_lengths: torch.Tensor | None
-
-    def to(self, device: torch.device | str) -> Batch:
-        """Move every tensor to ``device``."""
-
-        def move(t: torch.Tensor | None) -> torch.Tensor | None:
-            return None if t is None else t.to(device, non_blocking=True)
-
-        return Batch(
-            self.song_ids,
-            self.indices,
-            self.counts,
-            self.labels.to(device),
-            self.label_lengths.to(device),
-            move(self.audio),
-            move(self.audio_lengths),
-            move(self.video),
-            move(self.video_lengths),
-        )
-
-
-def pad_batch(tensors: Sequence[torch.Tensor], fill: Sequence[float] | float = 0) -> torch.Tensor:
-    """Stack (T_i, ...) tensors into (B, max T, ...), filled with ``fill`` after each one."""
-    longest = max(t.shape[0] for t in tensors)
-    out = torch.empty((len(tensors), longest, *tensors[0].shape[1:]), dtype=tensors[0].dtype)
-    out[:] = torch.as_tensor(fill, dtype=out.dtype)
-    for i, t in enumerate(tensors):
-        out[i, : t.shape[0]] = t
-    return out
-
-
-def collate(items: Sequence[Utterance]) -> Batch:
-    """Pad a list of utterances into a :class:`Batch`."""
-
-    def stream(name: str) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        tensors = [getattr(it, name) for it in items]
-        if tensors[0] is None:
-            return None, None
-        lengths = torch.tensor([t.shape[0] for t in tensors], dtype=torch.long)
-        return pad_batch(tensors), lengths
-
-    audio, audio_lengths = stream("audio")
-    video, video_lengths = stream("video")
-    return Batch(
-        song_ids=[it.song_id for it in items],
-        indices=[it.index for it in items],
-        counts=[it.count for it in items],
-        labels=pad_batch([it.labels for it in items], SILENCE_LABEL),
-        label_lengths=torch.tensor([it.labels.shape[0] for it in items], dtype=torch.long),
-        audio=audio,
-        audio_lengths=audio_lengths,
-        video=video,
-        video_lengths=video_lengths,
-    )
-
-
 class _SongUtterances(torch.utils.data.Dataset[Utterance]):
     """Common part: a flat list of (song, span) pairs in song order and per-song label caches."""
 
-    def __init__(self, songs: Sequence[Song], spans: list[tuple[Song, UtteranceSpan]]) -> None:
+    def __init__(
+        self,
+        songs: Sequence[Song],
+        spans: list[tuple[Song, UtteranceSpan]],
+        grid: UtteranceGrid = DEFAULT_GRID,
+    ) -> None:
         self.songs = list(songs)
         self.spans = spans
+        self.grid = grid
         self._labels: dict[tuple[str, float], LabelArray] = {}
 
     def __len__(self) -> int:
         return len(self.spans)
+
+    def song_items(self) -> dict[str, list[int]]:
+        """``{song_id: indices of its utterances, in order}``, songs in dataset order."""
+        items: dict[str, list[int]] = {}
+        for i, (song, _) in enumerate(self.spans):
+            items.setdefault(song.song_id, []).append(i)
+        return items
 
     def song_labels(self, song: Song, n_frames: int, fps: float) -> LabelArray:
         """Whole-song labels, built once per song and frame rate."""
@@ -139,39 +72,26 @@ class _SongUtterances(torch.utils.data.Dataset[Utterance]):
         return [(s.samples.stop - s.samples.start) / SAMPLE_RATE for _, s in self.spans]
 
 
-def _audio_spans(songs: Sequence[Song]) -> list[tuple[Song, UtteranceSpan]]:
+def song_samples(song: Song) -> int:
+    """The song's length in 16 kHz samples (its vocals, as read and resampled)."""
+    info = audio_info(song.vocals_path)
+    return int(round(info.frames * SAMPLE_RATE / info.samplerate))
+
+
+def _audio_spans(songs: Sequence[Song], grid: UtteranceGrid) -> list[tuple[Song, UtteranceSpan]]:
     spans = []
     for song in songs:
-        info = audio_info(song.vocals_path)
-        n_samples = round(info.frames * SAMPLE_RATE / info.samplerate)
-        n_audio = n_label_frames(n_samples, AUDIO_FPS)
-        n_video = n_label_frames(n_samples, VIDEO_FPS)
+        n_samples = song_samples(song)
         spans += [
             (song, s)
-            for s in song_utterances(
-                song.song_id, n_samples=n_samples, n_audio_frames=n_audio, n_video_frames=n_video
+            for s in grid.spans(
+                song.song_id,
+                n_samples=n_samples,
+                n_audio_frames=n_label_frames(n_samples, grid.audio_fps),
+                n_video_frames=n_label_frames(n_samples, grid.video_fps),
             )
         ]
     return spans
-
-
-@dataclass(frozen=True)
-class AccompMix:
-    """Multi-condition training: the song's own accompaniment mixed into some utterances.
-
-    Utterance ``i`` is mixed with probability ``probability`` at an SNR drawn uniformly from
-    ``snr_db`` (reference mixing rule), both drawn from ``default_rng([seed, i])``: the same
-    utterances get the same mixtures in every epoch and every run.
-
-    Attributes:
-        probability: Share of utterances mixed (0 = off, the reference's clean stage 1).
-        snr_db: (lowest, highest) SNR in dB.
-        seed: Seed of the draws.
-    """
-
-    probability: float = 0.0
-    snr_db: tuple[float, float] = (0.0, 20.0)
-    seed: int = 0
 
 
 class AudioUtterances(_SongUtterances):
@@ -182,6 +102,7 @@ class AudioUtterances(_SongUtterances):
         load_audio: Returns a song's waveform; clean vocals by default, or a noisy mixture.
         cache_songs: Keep decoded songs in memory (fine for the embedded corpus).
         accomp_mix: Mix the accompaniment into some utterances (see :class:`AccompMix`).
+        grid: The model's utterance grid (the reference's 5-s cut by default).
     """
 
     def __init__(
@@ -191,8 +112,9 @@ class AudioUtterances(_SongUtterances):
         load_audio: AudioLoader = clean_vocals,
         cache_songs: bool = True,
         accomp_mix: AccompMix | None = None,
+        grid: UtteranceGrid = DEFAULT_GRID,
     ) -> None:
-        super().__init__(songs, _audio_spans(songs))
+        super().__init__(songs, _audio_spans(songs, grid), grid)
         self.load_audio = load_audio
         self.cache_songs = cache_songs
         self.accomp_mix = accomp_mix
@@ -227,7 +149,8 @@ class AudioUtterances(_SongUtterances):
     def __getitem__(self, i: int) -> Utterance:
         song, span = self.spans[i]
         audio = self._waveform(song)
-        labels = self.song_labels(song, n_label_frames(len(audio), AUDIO_FPS), AUDIO_FPS)
+        fps = self.grid.audio_fps
+        labels = self.song_labels(song, n_label_frames(len(audio), fps), fps)
         return Utterance(
             song.song_id,
             span.index,
@@ -240,23 +163,27 @@ class AudioUtterances(_SongUtterances):
 
 
 class VideoUtterances(_SongUtterances):
-    """Stage-1 video: (T, H, W) uint8 mouth crops and 50 fps labels per utterance."""
+    """Stage-1 video: (T, H, W) uint8 mouth crops and 50 fps labels per utterance.
 
-    def __init__(self, songs: Sequence[Song]) -> None:
+    The utterance count comes from the video's own length (a video-only model never sees the
+    audio), as :func:`avsvt.models.apply.apply_model` does for a video-only model.
+    """
+
+    def __init__(self, songs: Sequence[Song], *, grid: UtteranceGrid = DEFAULT_GRID) -> None:
         spans = []
         for song in songs:
             n_video = video_shape(song.video_path)[0]
-            n_samples = round(n_video / VIDEO_FPS * SAMPLE_RATE)
+            n_samples = grid.samples_of_video(n_video)
             spans += [
                 (song, s)
-                for s in song_utterances(
+                for s in grid.spans(
                     song.song_id,
                     n_samples=n_samples,
-                    n_audio_frames=n_label_frames(n_samples, AUDIO_FPS),
+                    n_audio_frames=n_label_frames(n_samples, grid.audio_fps),
                     n_video_frames=n_video,
                 )
             ]
-        super().__init__(songs, spans)
+        super().__init__(songs, spans, grid)
         self._video: dict[str, npt.NDArray[np.uint8]] = {}
 
     def __getitem__(self, i: int) -> Utterance:
@@ -264,7 +191,7 @@ class VideoUtterances(_SongUtterances):
         if song.song_id not in self._video:
             self._video[song.song_id] = read_video(song.video_path)
         video = self._video[song.song_id]
-        labels = self.song_labels(song, len(video), VIDEO_FPS)
+        labels = self.song_labels(song, len(video), self.grid.video_fps)
         return Utterance(
             song.song_id,
             span.index,
@@ -274,24 +201,20 @@ class VideoUtterances(_SongUtterances):
         )
 
 
-def align_video_features(
-    video: npt.NDArray[np.float32], n_audio_frames: int
-) -> npt.NDArray[np.float32]:
-    """Cut or zero-pad video features (T_v, D) to the audio frame count, as the reference does."""
-    if len(video) >= n_audio_frames:
-        return video[:n_audio_frames]
-    pad = np.zeros((n_audio_frames - len(video), video.shape[1]), dtype=video.dtype)
-    return np.concatenate([video, pad])
-
-
 class FeatureUtterances(_SongUtterances):
-    """Stage 2: per-song (T, D) features for audio (and video), 49.8 fps labels.
+    """Stage 2: per-song (T, D) features for audio (and video), labels on the audio grid.
+
+    Each stream is cut with the grid the features were extracted on: the utterance count from
+    the song's sample count, audio feature rows by 249 per utterance, video feature rows by 250
+    (each utterance's video is aligned to its audio inside the model, reference 6.4, exactly as
+    when the whole model runs on raw inputs).
 
     Args:
         songs: Songs to use.
         audio_feature_path: Maps a song to its audio feature file ((T, D) float32 .npy).
         video_feature_path: Maps a song to its video feature file, or None for the "A" system
             (the model then feeds zeros for video, as the reference does).
+        grid: The utterance grid of the stage-1 models.
     """
 
     def __init__(
@@ -300,6 +223,7 @@ class FeatureUtterances(_SongUtterances):
         *,
         audio_feature_path: Callable[[Song], Path],
         video_feature_path: Callable[[Song], Path] | None = None,
+        grid: UtteranceGrid = DEFAULT_GRID,
     ) -> None:
         self.audio_feature_path = audio_feature_path
         self.video_feature_path = video_feature_path
@@ -307,32 +231,32 @@ class FeatureUtterances(_SongUtterances):
         spans = []
         for song in songs:
             n_audio = _npy_rows(audio_feature_path(song))
-            n_samples = round(n_audio / AUDIO_FPS * SAMPLE_RATE)
+            n_video = _npy_rows(video_feature_path(song)) if video_feature_path else 0
             spans += [
                 (song, s)
-                for s in song_utterances(
+                for s in grid.spans(
                     song.song_id,
-                    n_samples=n_samples,
+                    n_samples=song_samples(song),
                     n_audio_frames=n_audio,
-                    n_video_frames=n_label_frames(n_samples, VIDEO_FPS),
+                    n_video_frames=n_video,
                 )
             ]
-        super().__init__(songs, spans)
+        super().__init__(songs, spans, grid)
 
-    def _song_features(self, song: Song) -> tuple[np.ndarray, np.ndarray | None]:
+    def song_features(self, song: Song) -> tuple[np.ndarray, np.ndarray | None]:
+        """The song's whole (T, D) audio features and (Tv, D) video features (or None)."""
         if song.song_id not in self._features:
             audio = np.load(self.audio_feature_path(song)).astype(np.float32)
             video = None
             if self.video_feature_path is not None:
-                raw = np.load(self.video_feature_path(song)).astype(np.float32)
-                video = align_video_features(raw, len(audio))
+                video = np.load(self.video_feature_path(song)).astype(np.float32)
             self._features[song.song_id] = (audio, video)
         return self._features[song.song_id]
 
     def __getitem__(self, i: int) -> Utterance:
         song, span = self.spans[i]
-        audio, video = self._song_features(song)
-        labels = self.song_labels(song, len(audio), AUDIO_FPS)
+        audio, video = self.song_features(song)
+        labels = self.song_labels(song, len(audio), self.grid.audio_fps)
         rows = span.audio_frames
         return Utterance(
             song.song_id,
@@ -340,7 +264,9 @@ class FeatureUtterances(_SongUtterances):
             span.count,
             labels=torch.from_numpy(labels[rows]),
             audio=torch.from_numpy(np.ascontiguousarray(audio[rows])),
-            video=None if video is None else torch.from_numpy(np.ascontiguousarray(video[rows])),
+            video=None
+            if video is None
+            else torch.from_numpy(np.ascontiguousarray(video[span.video_frames])),
         )
 
 

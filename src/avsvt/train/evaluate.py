@@ -1,14 +1,14 @@
-"""Whole-song evaluation: utterances run in batches, stitched per song, decoded and scored.
+"""Whole-song evaluation through the inference engine (:mod:`avsvt.models.apply`).
 
-As in the reference (section 3.1), each utterance's frames are appended in order with no overlap or
-trimming, frame k of a song is at ``k / fps``, and the song is decoded once all its utterances are
-in. Unlike the reference, utterances are batched (padding is masked away, so results equal batch
-size 1 up to float rounding).
+As in the reference (section 3.1), each song is cut into its utterances, each utterance's frames
+are appended in order with no overlap or trimming, frame k of a song is at ``k / fps``, and the
+song is decoded once all its utterances are in. The batches are each song's own consecutive
+utterances, exactly as ``avsvt transcribe`` runs a model, so the notes scored here are the notes
+a user gets from the same checkpoint on the same song.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,48 +16,48 @@ import torch
 
 from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
 from avsvt.evaluation import Evaluation, evaluate_notes
+from avsvt.models.apply import Batch, run_utterances, stitch
 from avsvt.notes import Note
-from avsvt.train.datasets import _SongUtterances, batches, collate
+from avsvt.train.datasets import _SongUtterances
 
 if TYPE_CHECKING:
-    from avsvt.train.loop import Trainable
+    from avsvt.train.trainable import Trainable
 
 
 @torch.no_grad()
 def predict_songs(
     trainable: Trainable, data: _SongUtterances, *, batch_size: int = 8, progress: bool = False
 ) -> tuple[dict[str, np.ndarray], float]:
-    """Run every utterance and stitch the logits per song.
+    """Run every song's utterances (per-song batches) and stitch the logits per song.
 
     Returns:
-        ``{song_id: logits (T_song, 20)}`` and the mean loss per utterance.
+        ``{song_id: logits (T_song, 20)}`` and the mean loss per utterance (each batch's pooled
+        loss weighted by its utterances).
     """
     from tqdm import tqdm
 
-    assert trainable.forward is not None and trainable.loss is not None
+    forward_fn, loss_fn = trainable.forward, trainable.loss
+    assert forward_fn is not None and loss_fn is not None
     device = next(trainable.module.parameters()).device
     trainable.module.eval()
-    pieces: dict[str, dict[int, np.ndarray]] = defaultdict(dict)
     total_loss, n_utterances = 0.0, 0
-    order = list(range(len(data)))
-    for idx in tqdm(
-        list(batches(order, batch_size)),
-        desc="evaluate",
-        disable=not progress,
-        leave=False,
-        unit="batch",
+
+    def forward(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        nonlocal total_loss, n_utterances
+        logits, lengths = forward_fn(trainable.module, batch)
+        loss = loss_fn(logits.float(), lengths, batch.labels, batch.label_lengths)
+        total_loss += float(loss) * len(batch.song_ids)
+        n_utterances += len(batch.song_ids)
+        return logits, lengths
+
+    stitched = {}
+    songs = data.song_items()
+    for song_id, indices in tqdm(
+        songs.items(), desc="evaluate", disable=not progress, leave=False, unit="song"
     ):
-        batch = collate([data[i] for i in idx]).to(device)
-        logits, lengths = trainable.forward(trainable.module, batch)
-        loss = trainable.loss(logits.float(), lengths, batch.labels, batch.label_lengths)
-        total_loss += float(loss) * len(idx)
-        n_utterances += len(idx)
-        for row, (song_id, index) in enumerate(zip(batch.song_ids, batch.indices, strict=True)):
-            pieces[song_id][index] = logits[row, : int(lengths[row])].float().cpu().numpy()
-    stitched = {
-        song_id: np.concatenate([parts[i] for i in sorted(parts)])
-        for song_id, parts in pieces.items()
-    }
+        items = [data[i] for i in indices]
+        pieces = run_utterances(items, forward, batch_size=batch_size, device=device)
+        stitched[song_id] = stitch(pieces, pieces[0].shape[1] if pieces else 0)
     return stitched, total_loss / max(1, n_utterances)
 
 

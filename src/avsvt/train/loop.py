@@ -8,15 +8,18 @@ What it does, epoch by epoch (reference-system.md sections 2.3-2.5, 6.6):
   does: the encoder stays in train mode, quirk Q7 reproduced);
 * two optimisers stepped together: Adadelta for the head (and fusion), Adam for the encoder;
   gradient-norm clipping at 5; a batch whose loss is not finite is skipped (at most
-  ``max_nonfinite`` per epoch, then the run stops with an error);
+  ``max_nonfinite`` per epoch, then the run stops with an error); under torchrun the processes
+  agree on it first, so all skip the step together;
 * after each epoch: validation loss and whole-song scores (utterances stitched per song, decoded
   and scored, see :mod:`avsvt.train.evaluate`), NewBob annealing on the validation loss, the best
   model kept by validation COnPOff F1 (or another ``select_metric``);
 * logs: ``log.csv`` (one row per epoch) and, when the tensorboard package is installed, the same
   scalars as TensorBoard event files in ``tensorboard/``;
-* crash safety: ``last.pt`` (weights, optimisers, schedulers, RNG states, position in the epoch)
-  written atomically every ``checkpoint_every_steps`` steps and at every epoch end; a rerun resumes
-  from it and, on CPU, reaches the same weights and metrics as an uninterrupted run;
+* crash safety: ``last.pt`` (weights, optimisers, schedulers, RNG states, position in the epoch,
+  and the model config when the trainable has one, so it loads as a model too, see
+  :mod:`avsvt.models.checkpoint`) written atomically every ``checkpoint_every_steps`` steps and at
+  every epoch end; a rerun resumes from it and, on CPU, reaches the same weights and metrics as an
+  uninterrupted run;
 * scale-out: under ``torchrun`` the model is wrapped in DistributedDataParallel and each process
   takes every ``world_size``-th batch of the same order, so ``batch_size`` is per process (the
   global batch is ``batch_size x world_size x grad_accum``); one process without torchrun and
@@ -28,70 +31,27 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.distributed as dist
 
 from avsvt.data.atomic import atomic_path
-from avsvt.errors import AvsvtError, CheckpointError
+from avsvt.errors import AvsvtError
 from avsvt.evaluation import Evaluation
 from avsvt.metrics import METRICS
-from avsvt.train.datasets import Batch, _SongUtterances, batches, collate, epoch_order
+from avsvt.models.apply import collate
+from avsvt.models.checkpoint import load_training_state, save_training_state
+from avsvt.train.datasets import _SongUtterances, batches, epoch_order
 from avsvt.train.evaluate import evaluate_dataset
 from avsvt.train.schedule import NewBob
+from avsvt.train.settings import OptimConfig, TrainConfig
+from avsvt.train.trainable import Trainable
 
 logger = logging.getLogger(__name__)
-
-ForwardFn = Callable[[torch.nn.Module, Batch], tuple[torch.Tensor, torch.Tensor]]
-"""(model, batch) -> (logits (B, T, 20), frame lengths (B,))."""
-LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-"""(logits, lengths, labels (B, T', 4), label lengths) -> scalar loss."""
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    """Optimisers and annealing; defaults are the reference's stage-1 values."""
-
-    head_lr: float = 3e-4
-    encoder_lr: float = 5e-5
-    head_anneal_factor: float = 0.8
-    encoder_anneal_factor: float = 0.9
-    anneal_threshold: float = 0.0025
-    grad_clip_norm: float = 5.0
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training-loop settings (reference defaults where it has them)."""
-
-    epochs: int = 10
-    linear_probe_epochs: int = 2
-    batch_size: int = 8
-    eval_batch_size: int = 8
-    grad_accum: int = 1
-    shuffle: bool = True
-    seed: int = 1986
-    checkpoint_every_steps: int = 0
-    max_nonfinite: int = 3
-    amp: bool = True
-    select_metric: Literal["COnPOff", "COnP", "COn", "COff"] = "COnPOff"
-    optim: OptimConfig = field(default_factory=OptimConfig)
-
-
-@dataclass(frozen=True)
-class Trainable:
-    """A model and how to train it: which parameters are the head and which the encoder."""
-
-    module: torch.nn.Module
-    head_parameters: Sequence[torch.nn.Parameter]
-    encoder_parameters: Sequence[torch.nn.Parameter] = ()
-    forward: ForwardFn | None = None
-    loss: LossFn | None = None
-    fps: float = 49.8
 
 
 @dataclass(frozen=True)
@@ -116,28 +76,6 @@ def _rng_state() -> dict[str, torch.Tensor]:
 
 def _set_rng_state(state: dict[str, torch.Tensor]) -> None:
     torch.set_rng_state(state["torch"])
-
-
-def save_training_state(path: Path, state: dict[str, Any]) -> None:
-    """Write a training checkpoint atomically (plain tensors and values only)."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-
-
-def load_training_state(path: Path) -> dict[str, Any]:
-    """Read a training checkpoint with ``weights_only=True`` (no code runs on load)."""
-    try:
-        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CheckpointError(
-            f"cannot read training checkpoint ({first_line})", path=path
-        ) from None
-    if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
-        raise CheckpointError("not an avsvt training checkpoint", path=path)
-    return state
 
 
 class _Optimisers:
@@ -186,6 +124,22 @@ def _my_batches(order: list[int], config: TrainConfig, rank: int, world: int) ->
     n_steps = max(1, len(all_batches) // per_step)
     picked = [all_batches[i % len(all_batches)] for i in range(n_steps * per_step)]
     return picked[rank::world]
+
+
+def _finite_everywhere(loss: torch.Tensor, world: int) -> bool:
+    """True when the loss is finite in every process (a MIN all-reduce of the flag).
+
+    Under DDP each backward all-reduces gradients, so a process that skips a micro-batch alone
+    leaves the others waiting forever: all skip it together, or none does. The flag lives where
+    the backend reduces (CPU for gloo, the loss's GPU for nccl).
+    """
+    finite = bool(torch.isfinite(loss).all())
+    if world == 1:
+        return finite
+    device = loss.device if dist.get_backend() == "nccl" else torch.device("cpu")
+    flag = torch.tensor([int(finite)], dtype=torch.int32, device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag.item())
 
 
 def _autocast(enabled: bool, device: torch.device) -> Any:
@@ -247,6 +201,13 @@ def fit(
         resumed_losses = [float(x) for x in state.get("epoch_losses", [])]
         logger.info("resuming from %s (epoch %d, batch %d)", last_path, start_epoch, start_batch)
 
+    model_entries: dict[str, Any] = {}
+    if trainable.model_config is not None:  # last.pt then loads as a model, like best.safetensors
+        model_entries = {
+            "model_config": trainable.model_config,
+            "model_prefix": trainable.model_prefix,
+        }
+
     def checkpoint(epoch: int, batch_in_epoch: int) -> None:
         if rank != 0:
             return
@@ -263,6 +224,7 @@ def fit(
                 "history": history,
                 "rng": _rng_state(),
                 "epoch_losses": list(losses) if batch_in_epoch else [],
+                **model_entries,
             },
         )
 
@@ -306,7 +268,7 @@ def fit(
                     loss = trainable.loss(
                         logits.float(), lengths, batch.labels, batch.label_lengths
                     )
-                if not torch.isfinite(loss):
+                if not _finite_everywhere(loss, world):  # every rank skips, or none does
                     finite = False
                     break
                 (loss / config.grad_accum).backward()  # type: ignore[no-untyped-call]
@@ -314,7 +276,12 @@ def fit(
             bar.update(min(config.grad_accum, len(my_batches) - b))
             if not finite:
                 n_nonfinite += 1
-                logger.warning("epoch %d: non-finite loss, batch skipped", epoch)
+                logger.warning(
+                    "epoch %d, batch %d: loss not finite (on this or another process), "
+                    "step skipped",
+                    epoch,
+                    b,
+                )
                 if n_nonfinite > config.max_nonfinite:
                     raise AvsvtError(
                         f"loss not finite in more than {config.max_nonfinite} batches "

@@ -1,6 +1,7 @@
 """The reference's training loss (reference-system.md section 2.3).
 
-For logits (B, T, 20) laid out [onset, offset/silence, octave x5, pitch class x13] and labels
+For logits (B, T, 20) laid out [onset, offset/silence, octave x5, pitch class x13]
+(:mod:`avsvt.layout`) and labels
 (B, T', 4): BCE-with-logits on onset (positive weight 15) and offset-or-silence (weight 1), NLL of
 the log-softmax for octave and pitch class; each term is a mean over the valid frames of the whole
 batch (pooled, not per utterance), and the four terms are summed with weight 1.
@@ -18,7 +19,19 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual alias
 
-from avsvt.constants import N_OCTAVE_CLASSES, N_OUTPUTS, OFFSET_POS_WEIGHT, ONSET_POS_WEIGHT
+from avsvt.constants import OFFSET_POS_WEIGHT, ONSET_POS_WEIGHT
+from avsvt.layout import (
+    LABEL_OCTAVE,
+    LABEL_OFFSET,
+    LABEL_ONSET,
+    LABEL_PITCH_CLASS,
+    N_LABEL_COLUMNS,
+    N_OUTPUTS,
+    OCTAVE,
+    OFFSET,
+    ONSET,
+    PITCH_CLASS,
+)
 
 ALLOWED_LEN_DIFF = 3
 
@@ -64,7 +77,7 @@ def transcription_loss_terms(
         label_lengths: (B,) valid label frames per item.
     """
     assert logits.ndim == 3 and logits.shape[-1] == N_OUTPUTS, f"logits {tuple(logits.shape)}"
-    assert labels.ndim == 3 and labels.shape[-1] == 4, f"labels {tuple(labels.shape)}"
+    assert labels.ndim == 3 and labels.shape[-1] == N_LABEL_COLUMNS, f"labels {tuple(labels.shape)}"
     logits, labels = reconcile_lengths(logits, labels)
     n_frames = logits.shape[1]
     valid = torch.minimum(lengths, label_lengths).to(logits.device)
@@ -75,26 +88,25 @@ def transcription_loss_terms(
         return (values * mask).sum() / n_valid
 
     onset = F.binary_cross_entropy_with_logits(
-        logits[..., 0],
-        labels[..., 0].float(),
+        logits[..., ONSET],
+        labels[..., LABEL_ONSET].float(),
         reduction="none",
         pos_weight=torch.tensor(ONSET_POS_WEIGHT, device=logits.device),
     )
     offset = F.binary_cross_entropy_with_logits(
-        logits[..., 1],
-        labels[..., 1].float(),
+        logits[..., OFFSET],
+        labels[..., LABEL_OFFSET].float(),
         reduction="none",
         pos_weight=torch.tensor(OFFSET_POS_WEIGHT, device=logits.device),
     )
-    octave_end = 2 + N_OCTAVE_CLASSES
     octave = F.nll_loss(
-        F.log_softmax(logits[..., 2:octave_end], dim=-1).transpose(1, 2),
-        labels[..., 2],
+        F.log_softmax(logits[..., OCTAVE], dim=-1).transpose(1, 2),
+        labels[..., LABEL_OCTAVE],
         reduction="none",
     )
     pitch_class = F.nll_loss(
-        F.log_softmax(logits[..., octave_end:], dim=-1).transpose(1, 2),
-        labels[..., 3],
+        F.log_softmax(logits[..., PITCH_CLASS], dim=-1).transpose(1, 2),
+        labels[..., LABEL_PITCH_CLASS],
         reduction="none",
     )
     return LossTerms(
@@ -105,5 +117,5 @@ def transcription_loss_terms(
 def transcription_loss(
     logits: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor, label_lengths: torch.Tensor
 ) -> torch.Tensor:
-    """The summed loss (a :data:`avsvt.train.loop.LossFn`)."""
+    """The summed loss (a :data:`avsvt.train.trainable.LossFn`)."""
     return transcription_loss_terms(logits, lengths, labels, label_lengths).total

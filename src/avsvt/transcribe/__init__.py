@@ -1,1 +1,1 @@
-"""Transcription of users' recordings: chunked inference, stitching, note files."""
+"""Transcription of users' recordings: loading a model, whole-song inference, note files."""

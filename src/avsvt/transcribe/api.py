@@ -2,12 +2,14 @@
 
 Two kinds of transcription:
 
-* a :class:`FramePredictor` (a trained model): anything that maps a window of 16 kHz audio (and the
-  matching 50 fps mouth crops, when it uses video) to (T, 20) logits on the 49.8 fps utterance
-  grid, decoded by the reference decoder, optionally with the note pitch read from the voice's f0;
-  long inputs run window by window (:mod:`avsvt.transcribe.chunking`), so memory stays bounded;
-* the built-in :class:`F0NoteTracker`: notes from the voice's f0 (:mod:`avsvt.f0notes`), audio
-  only, the default (see the README for why and for its measured accuracy).
+* a trained :class:`~avsvt.models.transcriber.Transcriber` checkpoint, run over the whole
+  recording by the one inference engine (:func:`avsvt.models.apply.apply_model`: the model's own
+  5-s utterances, batched, stitched, frame times from the model), then decoded by the reference
+  decoder, optionally with the note pitch read from the voice's f0. It is the same path the
+  recipe's evaluation takes, so a checkpoint gives here the notes it was scored on;
+* the built-in :class:`~avsvt.transcribe.predictor.F0NoteTracker`: notes from the voice's f0
+  (:mod:`avsvt.f0notes`), audio only, the default (see the README for why and for its measured
+  accuracy).
 """
 
 from __future__ import annotations
@@ -16,51 +18,19 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from avsvt.constants import AUDIO_FPS, SAMPLE_RATE, VIDEO_FPS
+from avsvt.constants import SAMPLE_RATE
 from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes, refine_pitch_with_f0
 from avsvt.errors import DataError
 from avsvt.f0 import yin
-from avsvt.f0notes import F0NoteSettings, transcribe_f0
+from avsvt.f0notes import transcribe_f0
 from avsvt.notes import Note
-from avsvt.transcribe.chunking import run_chunked
+from avsvt.transcribe.predictor import F0NoteTracker, Transcription, load_predictor
 
 logger = logging.getLogger(__name__)
-
-
-class FramePredictor(Protocol):
-    """What transcription needs from a model."""
-
-    @property
-    def uses_video(self) -> bool:
-        """True when the model takes mouth crops as well as audio."""
-        ...
-
-    def predict(
-        self, audio: npt.NDArray[np.float32], video: npt.NDArray[np.uint8] | None
-    ) -> npt.NDArray[np.float32]:
-        """(samples,) 16 kHz audio [+ (T_video, H, W) uint8 crops at 50 fps] -> (T, 20) logits."""
-        ...
-
-
-@dataclass(frozen=True)
-class F0NoteTracker:
-    """The built-in transcription: notes from the voice's f0, audio only (:mod:`avsvt.f0notes`)."""
-
-    settings: F0NoteSettings = field(default_factory=F0NoteSettings)
-
-    @property
-    def uses_video(self) -> bool:
-        """Always False: the tracker listens only."""
-        return False
-
-
-Transcription = FramePredictor | F0NoteTracker
-"""What :func:`transcribe_array` runs: a trained model or the built-in f0 note tracker."""
 
 
 @dataclass(frozen=True)
@@ -96,50 +66,36 @@ def transcribe_array(
     video: npt.NDArray[np.uint8] | None = None,
     decoder: DecoderConfig | None = None,
     f0_pitch: bool = False,
-    window_utterances: int = 6,
-    context_utterances: int = 1,
+    batch_size: int = 8,
 ) -> list[Note]:
     """Transcribe 16 kHz mono audio (and 50 fps crops aligned with it) with ``predictor``.
 
     Args:
         audio: (samples,) float32 at 16 kHz.
-        predictor: A model, or the built-in f0 note tracker.
-        video: (T, H, W) uint8 mouth crops at 50 fps starting at the audio's start, or None.
-        decoder: Decoder settings for a model (reference defaults at 49.8 fps).
+        predictor: A transcriber, or the built-in f0 note tracker.
+        video: (T, H, W) uint8 mouth crops at 50 fps starting at the audio's start, or None;
+            ignored by models that do not consume video.
+        decoder: Decoder settings for a model (reference defaults at the model's frame rate).
         f0_pitch: For a model: each note's pitch is the voice's median f0 over the note
             (fractional MIDI, :func:`avsvt.decoding.refine_pitch_with_f0`) instead of its integer
             class (the reference's).
-        window_utterances: 5-s utterances per inference window.
-        context_utterances: Context utterances on each side of a window.
+        batch_size: Utterances per forward pass of a model.
 
     Returns:
         Notes sorted by onset.
+
+    Raises:
+        DataError: No audio, or a video-only model without video.
     """
     if len(audio) == 0:
         raise DataError("audio has no samples")
     if isinstance(predictor, F0NoteTracker):
         return transcribe_f0(audio, predictor.settings)
+    from avsvt.models.apply import apply_model
 
-    def read(start: int, stop: int) -> npt.NDArray[np.float32]:
-        return audio[start:stop]
-
-    def predict(window: npt.NDArray[np.float32], first_frame: int) -> npt.NDArray[np.float32]:
-        crops = None
-        if video is not None and predictor.uses_video:
-            start_s = first_frame / AUDIO_FPS
-            first = round(start_s * VIDEO_FPS)
-            crops = video[first : first + round(len(window) / SAMPLE_RATE * VIDEO_FPS)]
-        return predictor.predict(window, crops)
-
-    logits = run_chunked(
-        len(audio),
-        read,
-        predict,
-        window_utterances=window_utterances,
-        context_utterances=context_utterances,
-    )
+    outputs = apply_model(predictor, audio=audio, video=video, batch_size=batch_size)
     notes = decode_notes(
-        FramePosteriors.from_logits(logits), decoder or DecoderConfig(fps=AUDIO_FPS)
+        FramePosteriors.from_logits(outputs.values), decoder or DecoderConfig(fps=outputs.fps)
     )
     if f0_pitch:
         track = yin(audio)
@@ -185,8 +141,8 @@ def transcribe_file(
             audio track; resampled to 16 kHz mono.
         video: A lip video (mp4/avi/mkv/mpg, or an N20EMv2 ``.npy`` of mouth crops), used when the
             model takes video; lost faces are handled as :func:`load_video` documents.
-        model: A checkpoint path, an already loaded model, or None for the built-in f0 note
-            tracker (audio only).
+        model: A checkpoint path, an already loaded model (a Transcriber or an F0NoteTracker),
+            or None for the built-in f0 note tracker (audio only).
         decoder: Decoder settings for a model.
         f0_pitch: For a model: note pitch from the voice's f0 (see :func:`transcribe_array`).
 
@@ -194,20 +150,29 @@ def transcribe_file(
         The notes with timing information and any remarks (fallbacks, repairs).
 
     Raises:
-        AvsvtError: Unreadable audio or video, or an unusable model file (one-line message).
+        AvsvtError: Unreadable audio or video, an unusable model file, or a video-only model
+            without a usable face video (one-line message).
     """
     from avsvt.transcribe.inputs import load_audio, load_video
-    from avsvt.transcribe.predictor import load_predictor
 
     predictor = model if not isinstance(model, (str, Path, type(None))) else load_predictor(model)
+    video_only = not isinstance(predictor, F0NoteTracker) and predictor.modality == "video"
+    if video_only and video is None:
+        raise DataError(
+            "a video-only model needs the singer's lip video (give --video)", path=audio
+        )
     samples = load_audio(audio)
     crops, messages, gaps = None, [], []
     if video is not None:
         if not predictor.uses_video:
-            messages.append("the model is audio-only: the video is ignored")
+            messages.append("the model does not consume video: the video is ignored")
         else:
             aligned = load_video(video, len(samples))
             crops, messages, gaps = aligned.crops, list(aligned.messages), aligned.gaps_s
+            if crops is None and video_only:
+                raise DataError(
+                    "no face found: a video-only model has nothing to transcribe", path=video
+                )
     return timed_transcription(
         samples,
         predictor,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from avsvt.errors import AvsvtError
 
@@ -23,12 +25,46 @@ def _formats(text: str) -> list[str]:
     return formats
 
 
+def _request(args: argparse.Namespace, audio_path: Path, paths: dict[str, Path]) -> dict[str, Any]:
+    """What one input's outputs depend on: a rerun with the same request may skip or finish it."""
+    from avsvt.transcribe.outputs import file_identity
+
+    return {
+        "audio": file_identity(audio_path),
+        "video": file_identity(args.video),
+        "model": file_identity(args.model),
+        "f0_pitch": bool(args.f0_pitch),
+        "outputs": sorted(p.name for p in paths.values()),
+    }
+
+
+def _refuse_shared_outputs(jobs: list[tuple[Path, dict[str, Path]]]) -> None:
+    """Refuse, before any work, two inputs whose outputs would be the same files.
+
+    ``a/song.wav b/song.wav -o out``, ``song.wav song.mp3``, one file given twice: the second
+    would silently replace the first's results.
+    """
+    seen: dict[Path, Path] = {}
+    for audio_path, paths in jobs:
+        for path in paths.values():
+            key = path.parent.resolve() / path.name
+            if key in seen:
+                raise AvsvtError(
+                    f"would write the same outputs as {seen[key]} ({path.with_suffix('.*')}); "
+                    "transcribe one of them into another folder (-o)",
+                    path=audio_path,
+                )
+        for path in paths.values():
+            seen[path.parent.resolve() / path.name] = audio_path
+
+
 def _cmd_transcribe(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from avsvt.data.lock import run_lock
     from avsvt.transcribe.api import transcribe_file
     from avsvt.transcribe.inputs import load_audio
-    from avsvt.transcribe.outputs import check_overwrite, output_paths, write_outputs
+    from avsvt.transcribe.outputs import output_paths, plan_outputs, write_outputs
     from avsvt.transcribe.predictor import load_predictor
 
     if args.video is not None and len(args.audio) != 1:
@@ -36,28 +72,48 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     jobs = []
     for audio_path in args.audio:
         out_dir = args.output or audio_path.parent
-        paths = output_paths(audio_path, out_dir, args.format, plot=args.plot)
-        check_overwrite(paths, overwrite=args.overwrite)  # before loading any model
-        jobs.append((audio_path, paths))
-    predictor = load_predictor(args.model)
-    failures = 0
-    for audio_path, paths in tqdm(jobs, desc="transcribe", unit="file", disable=len(jobs) < 2):
-        try:
-            result = transcribe_file(
-                audio_path, args.video, model=predictor, f0_pitch=args.f0_pitch
+        jobs.append((audio_path, output_paths(audio_path, out_dir, args.format, plot=args.plot)))
+    _refuse_shared_outputs(jobs)
+    with contextlib.ExitStack() as stack:
+        # one transcription per output folder at a time, held from the checks to the last write
+        folders = {
+            next(iter(p.values())).parent.resolve(): next(iter(p.values())).parent for _, p in jobs
+        }
+        for key in sorted(folders):
+            stack.enter_context(run_lock(folders[key]))
+        todo = []
+        for audio_path, paths in jobs:  # before loading any model
+            plan = plan_outputs(paths, _request(args, audio_path, paths), overwrite=args.overwrite)
+            if plan.done:
+                print(
+                    f"{audio_path.name}: already transcribed -> "
+                    f"{', '.join(str(p) for p in paths.values())} (--overwrite redoes it)"
+                )
+            else:
+                todo.append((audio_path, paths, plan))
+        if not todo:
+            return 0
+        predictor = load_predictor(args.model)
+        failures = 0
+        for audio_path, paths, plan in tqdm(
+            todo, desc="transcribe", unit="file", disable=len(todo) < 2
+        ):
+            try:
+                result = transcribe_file(
+                    audio_path, args.video, model=predictor, f0_pitch=args.f0_pitch
+                )
+                audio = load_audio(audio_path) if "png" in paths else None  # the spectrogram
+                write_outputs(result, paths, audio=audio, title=audio_path.name, record=plan.record)
+            except AvsvtError as exc:
+                failures += 1
+                tqdm.write(f"avsvt: error: {exc}", file=sys.stderr)
+                continue
+            for message in result.messages:
+                tqdm.write(f"{audio_path.name}: {message}")
+            tqdm.write(
+                f"{audio_path.name}: {len(result.notes)} notes, {result.duration_s:.1f} s of audio "
+                f"in {result.seconds:.2f} s -> {', '.join(str(p) for p in paths.values())}"
             )
-            audio = load_audio(audio_path) if "png" in paths else None  # the plot's spectrogram
-            write_outputs(result, paths, audio=audio, title=audio_path.name)
-        except AvsvtError as exc:
-            failures += 1
-            tqdm.write(f"avsvt: error: {exc}", file=sys.stderr)
-            continue
-        for message in result.messages:
-            tqdm.write(f"{audio_path.name}: {message}")
-        tqdm.write(
-            f"{audio_path.name}: {len(result.notes)} notes, {result.duration_s:.1f} s of audio in "
-            f"{result.seconds:.2f} s -> {', '.join(str(p) for p in paths.values())}"
-        )
     if failures and len(jobs) > 1:
         print(f"avsvt: {failures} of {len(jobs)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
@@ -84,8 +140,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument(
         "--model",
         default=None,
-        help="a transcriber checkpoint from `avsvt run` or `avsvt train` (default: the built-in "
-        "f0 note tracker, audio only)",
+        help="a transcriber checkpoint from `avsvt run` (best.safetensors or last.pt of any "
+        "stage) or an f0-notes model file (.json) (default: the built-in f0 note tracker, "
+        "audio only)",
     )
     p.add_argument(
         "--f0-pitch",

@@ -26,7 +26,9 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mpg", ".mpeg", ".mov", ".w
 def load_audio(path: str | Path) -> npt.NDArray[np.float32]:
     """16 kHz mono audio from an audio file (wav, flac, ogg, mp3, ...) or a video's audio track."""
     from avsvt.data.audio import read_audio
+    from avsvt.data.files import require_file
 
+    require_file(path)  # a folder, FIFO or device is named as such, whatever its suffix
     if Path(path).suffix.lower() in VIDEO_SUFFIXES:
         from avsvt.lips import read_video_audio
 

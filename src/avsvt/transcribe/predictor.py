@@ -1,15 +1,36 @@
-"""Loading what ``avsvt transcribe`` runs: a checkpoint, or an f0 note tracker (built in or fitted).
+"""What ``avsvt transcribe`` runs: a trained checkpoint, or an f0 note tracker (built in or fitted).
 
-A fitted tracker is the JSON model file the recipe's ``f0notes`` step writes.
+A fitted tracker is the JSON model file the recipe's ``f0notes`` step writes. Checkpoints load
+through :func:`avsvt.models.checkpoint.load_model` (imported on use: the f0 tracker needs no torch).
 """
 
 from __future__ import annotations
 
-import importlib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from avsvt.errors import CheckpointError
-from avsvt.transcribe.api import F0NoteTracker, Transcription
+from avsvt.f0notes import F0NoteSettings
+
+if TYPE_CHECKING:
+    from avsvt.models.transcriber import Transcriber
+
+
+@dataclass(frozen=True)
+class F0NoteTracker:
+    """The built-in transcription: notes from the voice's f0, audio only (:mod:`avsvt.f0notes`)."""
+
+    settings: F0NoteSettings = field(default_factory=F0NoteSettings)
+
+    @property
+    def uses_video(self) -> bool:
+        """Always False: the tracker listens only."""
+        return False
+
+
+Transcription: TypeAlias = "Transcriber | F0NoteTracker"
+"""What :func:`avsvt.transcribe.api.transcribe_array` runs: a trained model or the f0 tracker."""
 
 
 def load_predictor(model: str | Path | None) -> Transcription:
@@ -31,11 +52,6 @@ def load_predictor(model: str | Path | None) -> Transcription:
         except (OSError, UnicodeDecodeError) as exc:
             raise CheckpointError(f"cannot read model file ({exc})", path=path) from None
         return F0NoteTracker(f0_settings_from_json(text, source=str(path)))
-    try:
-        models = importlib.import_module("avsvt.models.predictor")
-    except ImportError:
-        raise CheckpointError(
-            "this installation has no model support (avsvt.models)", path=path
-        ) from None
-    predictor: Transcription = models.load_predictor(path)
-    return predictor
+    from avsvt.models.checkpoint import load_model
+
+    return load_model(path)

@@ -3,7 +3,10 @@
 ``benchmarks/run.py`` is the entry point; it writes the tables into BENCHMARKS.md between
 ``<!-- harness:NAME -->`` markers, so hand-written sections stay. Systems are named callables from
 16 kHz audio to notes. Speed and memory are measured in a fresh subprocess per (system, input
-length) so that each peak-memory figure belongs to that system alone.
+length), this file run as a script, so that each peak-memory figure belongs to that system alone.
+
+Benchmark code, not part of the package: the scripts in ``benchmarks/`` import it (and
+:mod:`peers`) as top-level modules, since Python puts a script's folder first on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from avsvt.data.audio import read_audio
 from avsvt.metrics import METRICS, NoteScores, mean_scores, score_notes
 from avsvt.notefiles import read_notes
 from avsvt.notes import Note
-from avsvt.peers import PYIN_HOP, BasicPitchSettings, PyinSettings, basic_pitch_notes, pyin_notes
+from peers import PYIN_HOP, BasicPitchSettings, PyinSettings, basic_pitch_notes, pyin_notes
 
 if TYPE_CHECKING:
     from avsvt.data.n20em import Song
@@ -154,7 +157,7 @@ def tune_peers(
     basic_pitch_grid: Sequence[BasicPitchSettings] = BASIC_PITCH_GRID,
 ) -> TunedPeers:
     """Choose each peer's settings on validation recordings (their first reference)."""
-    from avsvt.peers import basic_pitch_decode, basic_pitch_output, pyin_f0, segment_f0
+    from peers import basic_pitch_decode, basic_pitch_output, pyin_f0, segment_f0
 
     refs = [next(iter(x.references.values())) for x in valid]
     f0s = [pyin_f0(x.audio, PyinSettings()) for x in valid]
@@ -405,7 +408,7 @@ def measure_in_subprocess(
 
     ``system`` names one of :func:`all_systems`, or, with ``model``, labels that checkpoint.
     """
-    cmd = [sys.executable, "-m", "avsvt.benchmarking", system, str(duration_s)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), system, str(duration_s)]
     out = subprocess.run(
         cmd + ([str(model)] if model is not None else []),
         capture_output=True,

@@ -1,0 +1,52 @@
+"""Writing test videos with PyAV (lip tests, transcription tests)."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+
+def write_video(
+    path: Path,
+    frames: np.ndarray,
+    *,
+    fps: Fraction = Fraction(25),
+    start_s: float = 0.0,
+    audio: np.ndarray | None = None,
+    audio_rate: int = 44_100,
+    codec: str = "mpeg4",
+) -> Path:
+    """Encode (T, H, W, 3) uint8 RGB frames and optional mono audio (aac) with PyAV.
+
+    The first video frame is presented at ``start_s``; the audio starts at 0. ``codec="ffv1"``
+    (in ``.mkv``) is lossless, so repeated frames decode identical.
+    """
+    import av
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream(codec, rate=fps)
+        video.width, video.height = frames.shape[2], frames.shape[1]
+        video.pix_fmt = "yuv420p"
+        video.codec_context.time_base = 1 / fps
+        sound = None
+        if audio is not None:
+            sound = container.add_stream("aac", rate=audio_rate)
+            sound.layout = "mono"
+        offset = round(start_s * fps)
+        for index, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts = index + offset
+            frame.time_base = 1 / fps
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        if sound is not None and audio is not None:
+            block = 1024
+            for start in range(0, len(audio), block):
+                chunk = np.asarray(audio[start : start + block], dtype=np.float32)[None, :]
+                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+                frame.sample_rate = audio_rate
+                frame.pts = start
+                frame.time_base = Fraction(1, audio_rate)
+                container.mux(sound.encode(frame))
+            container.mux(sound.encode(None))
+    return path
