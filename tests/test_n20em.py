@@ -76,7 +76,10 @@ def test_overlapping_notes_are_a_warning_not_an_error(root):
     assert "overlapping" in str(problems[0])
 
 
-def test_audio_is_resampled_and_downmixed_with_warning(tmp_path, caplog):
+def test_audio_is_resampled_and_downmixed_said_with_verbose(tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="avsvt")
     t = np.arange(44100) / 44100
     tone = np.sin(2 * np.pi * 440 * t)
     sf.write(tmp_path / "a.wav", np.stack([tone, tone], axis=1), 44100, subtype="PCM_24")
@@ -85,6 +88,7 @@ def test_audio_is_resampled_and_downmixed_with_warning(tmp_path, caplog):
     spectrum = np.abs(np.fft.rfft(audio))
     assert abs(np.argmax(spectrum) - 440) <= 1  # 1 Hz bins over 1 s
     assert "resampled from 44100" in caplog.text and "downmixed" in caplog.text
+    assert all(r.levelno == logging.DEBUG for r in caplog.records if "resampled" in r.message)
 
 
 @pytest.mark.parametrize(

@@ -295,7 +295,7 @@ def test_natural_files_at_another_rate_are_resampled(corpus_copy, natural_path, 
     for path in natural.glob("*/*.wav"):
         audio = read_audio(path)
         write_audio(path, audio[::2], sample_rate=8_000, subtype="PCM_16")
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.DEBUG):
         summary = synthesize_noise(
             corpus_copy,
             babble_dir=None,

@@ -33,9 +33,10 @@ MIN_SAMPLE_RATE = 4_000
 """Lowest sample rate read (below it a header is damaged: 1 Hz made 64 000 samples 17 hours)."""
 MAX_SAMPLE_RATE = 768_000
 """Highest sample rate read."""
-FLOAT_PEAK_LIMIT = 10.0
-"""Float samples beyond +-10 (20 dB over full scale) are no audio in the [-1, 1] convention: such a
-file is scaled down to peak 1 on reading, with a warning. Up to it, values are kept as they are."""
+FLOAT_PEAK_LIMIT = 1e6
+"""Float samples may exceed full scale (+-1): avsvt's own noisy mixtures, written unclipped, reach
+tens or more. Beyond +-1e6 (120 dB over, where squared spectra near float32's range) a file is
+scaled down to peak 1 on reading, with a warning; up to it, values are kept as they are."""
 BLOCK_SAMPLES = 1 << 18
 """Samples (all channels together) decoded at a time."""
 
@@ -212,7 +213,7 @@ def scan_audio(path: str | Path) -> AudioScan:
     """Decode a whole file in blocks, without keeping it, and report what :func:`read_audio` would.
 
     Errors: undecodable data, NaN or infinite samples. Warnings: a cut-off WAV (read as the
-    shorter audio), float samples beyond +-10 (scaled to peak 1 on reading).
+    shorter audio), float samples beyond +-1e6 (scaled to peak 1 on reading).
 
     Raises:
         DataError: The file cannot be opened as audio at all (see :func:`audio_info`).
@@ -300,24 +301,25 @@ def to_mono_16k(
 
 
 def _report_downmix(source: str | Path, channels: int) -> None:
+    # a stereo 44.1 kHz mp3 is a normal file: said only with -v
     if channels > 1:
-        logger.warning("%s: %d channels downmixed to mono", source, channels)
+        logger.debug("%s: %d channels downmixed to mono", source, channels)
 
 
 def _report_resampling(source: str | Path, sample_rate: int) -> None:
     if sample_rate != SAMPLE_RATE:
-        logger.warning("%s: resampled from %d Hz to %d Hz", source, sample_rate, SAMPLE_RATE)
+        logger.debug("%s: resampled from %d Hz to %d Hz", source, sample_rate, SAMPLE_RATE)
 
 
 def read_audio(path: str | Path, *, allow_empty: bool = False) -> AudioArray:
     """Read an audio file as 16 kHz mono float32 in [-1, 1].
 
-    Other rates are resampled and several channels averaged, each with a warning (the reference
+    Other rates are resampled and several channels averaged, each said at debug level, -v (the reference
     refuses both). Integer PCM (8/16/24/32-bit) and float files are accepted. Decoding and
     resampling go block by block: memory is the 16 kHz result plus a few blocks.
 
     Repairs, each with a warning: a WAV cut short (its header promises more than the file holds)
-    is read as the shorter audio; float samples beyond +-10 are scaled to peak 1.
+    is read as the shorter audio; float samples beyond +-1e6 are scaled to peak 1.
 
     Raises:
         DataError: Missing, non-regular, unreadable or empty file, implausible sample rate,

@@ -8,7 +8,8 @@ process's ``flock``, so the next run takes the lock over (and says so).
 The lock never writes through anything but a plain file of its own: the path is opened without
 following symbolic links, and a link, a directory, a FIFO or device, a file with other hard links
 or a file holding something other than a lock record is refused (the user's data stays as it was).
-A lock file avsvt created (or that a killed run left) is removed when the lock is released.
+What passes these checks holds nothing but a lock record (or nothing at all), so the lock file is
+removed when the lock is released.
 """
 
 from __future__ import annotations
@@ -58,20 +59,20 @@ def _kind(mode: int) -> str:
     return "is not a regular file"
 
 
-def _open(path: Path) -> tuple[int, bool]:
-    """Open (or create) the lock file without following links; ``(fd, created)``."""
+def _open(path: Path) -> int:
+    """Open (or create) the lock file without following links."""
     try:
-        return os.open(path, _FLAGS | os.O_CREAT | os.O_EXCL, 0o644), True
+        return os.open(path, _FLAGS | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
         pass
     try:
         info = os.lstat(path)
     except FileNotFoundError:  # removed in between by a run releasing it: create it again
-        return os.open(path, _FLAGS | os.O_CREAT | os.O_EXCL, 0o644), True
+        return os.open(path, _FLAGS | os.O_CREAT | os.O_EXCL, 0o644)
     if not stat.S_ISREG(info.st_mode):  # never open a FIFO or device, never follow a link
         raise _refuse(path, _kind(info.st_mode))
     try:
-        return os.open(path, _FLAGS), False
+        return os.open(path, _FLAGS)
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # became a link after the check
             raise _refuse(path, "is a symbolic link") from None
@@ -108,7 +109,7 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
         ) from exc
     for _ in range(_ATTEMPTS):
         try:
-            fd, created = _open(path)
+            fd = _open(path)
         except FileExistsError:  # created by another run between our checks: look again
             continue
         except OSError as exc:
@@ -140,8 +141,7 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
                     folder,
                     previous,
                 )
-            ours = created or previous is not None  # avsvt wrote this file: it may remove it
-            with _locked(fd, path, remove=ours):
+            with _locked(fd, path):
                 yield path
             return
         finally:
@@ -150,7 +150,7 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def _locked(fd: int, path: Path, *, remove: bool) -> Iterator[None]:
+def _locked(fd: int, path: Path) -> Iterator[None]:
     os.ftruncate(fd, 0)
     record = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
     try:
@@ -162,7 +162,7 @@ def _locked(fd: int, path: Path, *, remove: bool) -> Iterator[None]:
         yield
     finally:
         os.ftruncate(fd, 0)
-        if remove and _same_file(fd, path):
+        if _same_file(fd, path):  # a lock file and nothing else (checked): remove it
             with contextlib.suppress(OSError):
                 os.unlink(path)  # still holding the lock: whoever opens it next retries
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -182,5 +182,5 @@ def _holder(fd: int) -> str | None:
     try:
         data = json.loads(os.pread(fd, 4096, 0).decode())
         return f"pid {int(data['pid'])} on {data['host']}"
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError, OSError):
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError, OSError):
         return None

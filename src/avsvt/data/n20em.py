@@ -9,7 +9,7 @@
     ROOT/data/<song>/video_50fps.npy   (T, H, W) uint8 mouth ROIs at 50 fps, H, W >= 88
     ROOT/data/<song>/noise_data/       optional: <type>/SNR_<snr>dB.wav, written by `avsvt noise`
 
-Song ids are folder names: ids with path separators or ``..`` are refused.
+Song ids are folder names: ids with path separators or ``..``, or over 255 bytes, are refused.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from avsvt.data.audio import scan_audio
 from avsvt.data.files import require_file
 from avsvt.data.video import video_shape
 from avsvt.errors import DataError
-from avsvt.notes import Note, note_problems, notes_from_rows, notes_to_rows, overlapping_pairs
+from avsvt.notes import Note, note_problems, notes_to_rows, overlapping_pairs
 
 ANNOTATIONS = "annotations.json"
 VOCALS = "vocals.wav"
@@ -121,10 +121,15 @@ def song_id_problem(song_id: object) -> str | None:
     return None
 
 
-def _entry_problems(song_id: str, entry: object) -> tuple[list[str], list[str]]:
-    """Return (errors, warnings) about one annotations.json entry."""
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _entry_problems(song_id: str, entry: object) -> tuple[list[str], list[str], list[Note]]:
+    """Return (errors, warnings, notes) about one annotations.json entry."""
     if not isinstance(entry, dict):
-        return [f"entry must be an object with 'split' and 'midi', got {type(entry).__name__}"], []
+        message = f"entry must be an object with 'split' and 'midi', got {type(entry).__name__}"
+        return [message], [], []
     errors: list[str] = []
     split = entry.get("split")
     if split is None:
@@ -134,13 +139,15 @@ def _entry_problems(song_id: str, entry: object) -> tuple[list[str], list[str]]:
     rows = entry.get("midi")
     if not isinstance(rows, list):
         errors.append("missing or non-list 'midi' note list")
-        return errors, []
+        return errors, [], []
     notes = []
     for i, row in enumerate(rows):
-        if (
-            not isinstance(row, list | tuple)
-            or len(row) != 3
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row)
+        if not (
+            isinstance(row, list | tuple)
+            and len(row) == 3
+            and _is_number(row[0])
+            and _is_number(row[1])
+            and _is_number(row[2])
         ):
             errors.append(f"note {i}: expected [onset_s, offset_s, pitch] numbers, got {row!r}")
             continue
@@ -166,7 +173,7 @@ def _entry_problems(song_id: str, entry: object) -> tuple[list[str], list[str]]:
                 f"{len(overlaps)} overlapping note pair(s), e.g. {a} and {b}; "
                 "labels cut each note at the next onset"
             )
-    return errors, warnings
+    return errors, warnings, notes
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -214,14 +221,15 @@ def load_songs(root: str | Path, *, splits: tuple[str, ...] = SPLITS) -> list[So
     if not data:
         raise DataError("corpus has no songs", path=root / ANNOTATIONS)
     songs = []
+    data_dir = root / "data"
     for song_id, entry in data.items():
         problem = song_id_problem(song_id)
-        errors = [problem] if problem else _entry_problems(song_id, entry)[0]
+        errors, _, notes = ([problem], [], []) if problem else _entry_problems(song_id, entry)
         if errors:
-            raise DataError(f"song {song_id!r}: {errors[0]}", path=root / ANNOTATIONS)
+            shown = _short(song_id) if isinstance(song_id, str) else repr(song_id)
+            raise DataError(f"song {shown}: {errors[0]}", path=root / ANNOTATIONS)
         if entry["split"] in splits:
-            notes = tuple(notes_from_rows(entry["midi"]))
-            songs.append(Song(song_id, entry["split"], notes, root / "data" / song_id))
+            songs.append(Song(song_id, entry["split"], tuple(notes), data_dir / song_id))
     return songs
 
 
@@ -360,7 +368,7 @@ def validate_root(root: str | Path, *, need_video: bool = True) -> list[Problem]
         if id_problem:
             problems.append(Problem(None, ann_path, id_problem))
             continue
-        errors, warnings = _entry_problems(song_id, entry)
+        errors, warnings, notes = _entry_problems(song_id, entry)
         problems += [Problem(song_id, ann_path, m) for m in errors]
         problems += [Problem(song_id, ann_path, m, is_error=False) for m in warnings]
         folder = root / "data" / song_id
@@ -371,7 +379,6 @@ def validate_root(root: str | Path, *, need_video: bool = True) -> list[Problem]
         file_problems, vocals_s = _file_problems(song_id, folder, need_video=need_video)
         problems += file_problems
         if not errors and vocals_s is not None:
-            notes = notes_from_rows(entry["midi"])
             problems += [
                 Problem(song_id, ann_path, m, is_error=False)
                 for m in _past_end_warnings(notes, vocals_s)

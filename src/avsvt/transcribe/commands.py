@@ -44,18 +44,19 @@ def _refuse_shared_outputs(jobs: list[tuple[Path, dict[str, Path]]]) -> None:
     ``a/song.wav b/song.wav -o out``, ``song.wav song.mp3``, one file given twice: the second
     would silently replace the first's results.
     """
+    from avsvt.transcribe.outputs import record_path
+
     seen: dict[Path, Path] = {}
     for audio_path, paths in jobs:
-        for path in paths.values():
-            key = path.parent.resolve() / path.name
-            if key in seen:
-                raise AvsvtError(
-                    f"would write the same outputs as {seen[key]} ({path.with_suffix('.*')}); "
-                    "transcribe one of them into another folder (-o)",
-                    path=audio_path,
-                )
-        for path in paths.values():
-            seen[path.parent.resolve() / path.name] = audio_path
+        mine = [p.parent.resolve() / p.name for p in (*paths.values(), record_path(paths))]
+        if clash := next((seen[key] for key in mine if key in seen), None):
+            first = next(iter(paths.values()))
+            raise AvsvtError(
+                f"would write the same outputs as {clash} ({first.with_suffix('.*')}); "
+                "transcribe one of them into another folder (-o)",
+                path=audio_path,
+            )
+        seen.update(dict.fromkeys(mine, audio_path))
 
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:
