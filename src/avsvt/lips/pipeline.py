@@ -211,8 +211,8 @@ def mouth_crops_from_video(
         landmarker: A reusable :class:`FaceLandmarker`; a new one when omitted.
 
     Returns:
-        The :class:`LipTrack`; ``face_found`` is False (and a warning logged) when no frame has
-        a face.
+        The :class:`LipTrack`; ``face_found`` is False when no frame has a face (both that and
+        the long gaps are logged at DEBUG only: the caller decides how to report them).
 
     Raises:
         DataError: Unreadable file, no video stream or no frames.
@@ -229,11 +229,12 @@ def mouth_crops_from_video(
         smooth_window_s=smooth_window_s,
         side=side,
     )
+    # said at DEBUG only: the track carries it, and its user (``avsvt transcribe``) reports it
     if not track.face_found:
-        logger.warning("%s: no face found in any frame; only the audio can be used", path)
+        logger.debug("%s: no face found in any frame; only the audio can be used", path)
     elif track.gaps_s:
         spans = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in track.gaps_s)
-        logger.warning("%s: no face during %s (crops masked)", path, spans)
+        logger.debug("%s: no face during %s (crops masked)", path, spans)
     return track
 
 

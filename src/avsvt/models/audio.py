@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,28 +92,16 @@ def build_hf_model(config: AudioEncoderConfig, *, load_pretrained: bool = True) 
     """Build the transformers model of an ``hf_ssl`` config.
 
     With ``load_pretrained`` and ``hf_path`` the weights come from that local directory (never
-    from the network); otherwise a randomly initialised model is built from ``hf_config``.
-    SpecAugment is switched off either way.
+    from the network, :func:`load_hf_directory`); otherwise a randomly initialised model is built
+    from ``hf_config``. SpecAugment is switched off either way.
 
     Raises:
         CheckpointError: The directory cannot be loaded or holds an unsupported model type.
         ConfigError: Neither a usable path nor a config.
     """
-    transformers = _quiet_transformers()
     if load_pretrained and config.hf_path is not None:
-        path = Path(config.hf_path)
-        if not (path / "config.json").is_file():
-            raise CheckpointError("not a transformers model directory (no config.json)", path=path)
-        try:
-            hf_config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
-            _check_model_type(hf_config.model_type, path)
-            for key, value in _NO_SPEC_AUGMENT.items():
-                setattr(hf_config, key, value)
-            return transformers.AutoModel.from_pretrained(
-                path, config=hf_config, local_files_only=True
-            )
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"cannot load transformers model ({exc})", path=path) from None
+        return load_hf_directory(Path(config.hf_path)).model
+    transformers = _quiet_transformers()
     if config.hf_config is None:
         raise ConfigError("hf_ssl encoder: no hf_config to build from (and no weights to load)")
     fields = dict(config.hf_config)
@@ -121,6 +110,136 @@ def build_hf_model(config: AudioEncoderConfig, *, load_pretrained: bool = True) 
     fields.update(_NO_SPEC_AUGMENT)
     hf_config = transformers.AutoConfig.for_model(model_type, **fields)
     return transformers.AutoModel.from_config(hf_config)
+
+
+@dataclass(frozen=True)
+class HFDirectory:
+    """A transformers model directory as avsvt loads it (:func:`load_hf_directory`).
+
+    Attributes:
+        model: The model, SpecAugment off.
+        unused: Tensors in the directory's weight files the model does not take (for example
+            ``masked_spec_embed``, SpecAugment's mask embedding, or a pretraining head).
+        missing: The model's tensors the directory lacks (randomly initialised).
+    """
+
+    model: Any
+    unused: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def load_hf_directory(path: Path) -> HFDirectory:
+    """Load a local transformers SSL model directory (never the network), SpecAugment off.
+
+    Transformers' own loading report is not printed; the tensors not used and those missing are
+    returned (missing ones are also logged as a warning: they are randomly initialised).
+
+    Raises:
+        CheckpointError: Not a model directory, an unsupported model type, an unreadable or
+            damaged ``config.json`` or weight file, or weights of other shapes than the config.
+    """
+    from avsvt.data.files import not_a_file
+
+    transformers = _quiet_transformers()
+    if not path.is_dir():
+        problem = not_a_file(path, missing="transformers model directory not found")
+        raise CheckpointError(
+            problem or "not a transformers model directory (a file, not a folder)", path=path
+        )
+    problem = not_a_file(path / "config.json", missing="")
+    if problem == "":
+        raise CheckpointError("not a transformers model directory (no config.json)", path=path)
+    if problem:
+        raise CheckpointError(problem, path=path / "config.json")
+    verbosity = transformers.utils.logging.get_verbosity()
+    transformers.utils.logging.set_verbosity_error()  # its load report: we say what matters
+    try:
+        try:
+            hf_config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
+        except RecursionError:
+            raise CheckpointError(
+                "cannot read config.json (JSON nested too deeply)", path=path
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - transformers raises many types for bad files
+            raise CheckpointError(
+                f"cannot read config.json ({_first_line(exc)})", path=path
+            ) from None
+        _check_model_type(hf_config.model_type, path)
+        for key, value in _NO_SPEC_AUGMENT.items():
+            setattr(hf_config, key, value)
+        try:
+            model, info = transformers.AutoModel.from_pretrained(
+                path,
+                config=hf_config,
+                local_files_only=True,
+                output_loading_info=True,
+                ignore_mismatched_sizes=True,  # reported below, as an error of ours
+            )
+        except Exception as exc:  # noqa: BLE001 - damaged weights, missing files, ...
+            raise CheckpointError(
+                f"cannot load transformers model ({_first_line(exc)})", path=path
+            ) from None
+    finally:
+        transformers.utils.logging.set_verbosity(verbosity)
+    mismatched = sorted(info.get("mismatched_keys") or ())
+    if mismatched:
+        key, stored, built = mismatched[0]
+        raise CheckpointError(
+            f"weights do not match config.json: {key} is {tuple(stored)} in the weights, "
+            f"{tuple(built)} in the config ({len(mismatched)} tensor(s) differ)",
+            path=path,
+        )
+    missing = tuple(sorted(info.get("missing_keys") or ()))
+    if missing:
+        logger.warning(
+            "%s: %d tensor(s) of the model are not in the directory and start random: %s",
+            path,
+            len(missing),
+            ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else ""),
+        )
+    return HFDirectory(model, tuple(sorted(info.get("unexpected_keys") or ())), missing)
+
+
+def hf_directory_weights(path: Path) -> dict[str, int]:
+    """``{tensor name: values}`` of the weight files in a transformers directory, headers only.
+
+    The ``*.safetensors`` files (one or several shards) when there are any, as transformers
+    prefers them, else the ``pytorch_model*.bin`` files (read with ``weights_only=True``, mapped).
+
+    Raises:
+        CheckpointError: A weight file cannot be read.
+    """
+    from safetensors import safe_open
+
+    sizes: dict[str, int] = {}
+    files = sorted(path.glob("*.safetensors"))
+    for file in files:
+        try:
+            with safe_open(str(file), framework="pt", device="cpu") as handle:
+                for key in handle.keys():  # noqa: SIM118
+                    sizes[key] = math.prod(handle.get_slice(key).get_shape())
+        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+            raise CheckpointError(
+                f"not a readable weight file ({_first_line(exc)})", path=file
+            ) from None
+    if files:
+        return sizes
+    for file in sorted(path.glob("pytorch_model*.bin")):
+        try:
+            state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+        except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
+            raise CheckpointError(
+                f"not a readable weight file ({_first_line(exc)})", path=file
+            ) from None
+        if isinstance(state, dict):
+            sizes.update(
+                {str(k): v.numel() for k, v in state.items() if isinstance(v, torch.Tensor)}
+            )
+    return sizes
 
 
 def _check_model_type(model_type: str, path: Path | None) -> None:

@@ -8,8 +8,9 @@ either file alone:
   metadata (strings) holds ``format_version`` ("1"), ``avsvt_version``, ``kind``
   ("avsvt-transcriber"), ``model_config`` (JSON) and ``metadata`` (JSON of plain values the
   writer keeps beside the model, e.g. the epoch and validation scores); tensors are
-  ``model.<parameter name>``. Files of earlier versions may hold an ``extra`` entry (and
-  ``extra.<n>`` tensors) instead of ``metadata``: it is ignored.
+  ``model.<parameter name>``. Only these five header entries are read; any other (files of
+  earlier versions hold an ``extra`` entry and ``extra.<n>`` tensors instead of ``metadata``) is
+  ignored, never decoded. The JSON entries may nest at most :data:`MAX_JSON_DEPTH` levels.
 * a training checkpoint, ``last.pt`` (:func:`save_training_state`, written by the training
   loop): a ``torch.save`` dict of tensors and plain values, read with ``weights_only=True`` (no
   code runs on load): the trained module's state dict (``model``), optimiser and scheduler
@@ -17,6 +18,10 @@ either file alone:
   ``model_config`` and ``model_prefix``: the prefix of the transcriber's keys in ``model``
   (``"transcriber."`` for stage 2's feature model, ``""`` for stage 1), stripped on load, so the
   weights are stored once.
+
+Loading checks the stored config first: it is built on PyTorch's ``meta`` device (no memory) and
+the stored weights must fit it, key for key and shape for shape, before the model is built for
+real; a config claiming more layers than the file has tensors is refused before that.
 
 Files are written atomically (:func:`avsvt.data.atomic.atomic_path`). Problems raise
 :class:`~avsvt.errors.CheckpointError` naming the file.
@@ -40,6 +45,8 @@ from avsvt.models.transcriber import Transcriber
 
 FORMAT_VERSION = 1
 KIND = "avsvt-transcriber"
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of a stored model config or metadata (avsvt writes at most 4 levels)."""
 
 
 def _version() -> str:
@@ -184,29 +191,91 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
     return metadata, tensors
 
 
+def _nesting_depth(value: Any, limit: int) -> int:
+    """How deep ``value`` nests (dicts, lists, tuples), counted up to ``limit + 1``, iteratively."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _check_depth(path: Path, what: str, value: Any) -> None:
+    if _nesting_depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise CheckpointError(
+            f"damaged checkpoint: {what} nests more than {MAX_JSON_DEPTH} levels deep", path=path
+        )
+
+
+def _json_entry(path: Path, what: str, text: str) -> Any:
+    """A JSON header entry, parsed with its nesting bounded."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise CheckpointError(
+            f"damaged checkpoint: {what} is JSON nested too deeply to read", path=path
+        ) from None
+    except ValueError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(
+            f"damaged checkpoint: {what} is not JSON ({first})", path=path
+        ) from None
+    _check_depth(path, what, value)
+    return value
+
+
 def _config(path: Path, config_dict: Any) -> ModelConfig:
     if not isinstance(config_dict, Mapping):
         raise CheckpointError("stored model_config is not a mapping", path=path)
+    _check_depth(path, "model_config", config_dict)
     try:
-        return ModelConfig.from_dict(config_dict)
+        config = ModelConfig.from_dict(config_dict, source=str(path), prefix="")
     except AvsvtError as exc:
         raise CheckpointError(f"stored model_config is invalid: {exc.message}", path=path) from None
+    audio = config.audio_encoder
+    if audio is not None and audio.kind == "hf_ssl" and audio.hf_config is not None:
+        from avsvt.models.audio import SUPPORTED_MODEL_TYPES
+
+        model_type = audio.hf_config.get("model_type")
+        if model_type not in SUPPORTED_MODEL_TYPES:
+            shown = repr(model_type) if isinstance(model_type, str) else "missing"
+            raise CheckpointError(
+                f"stored model_config is invalid: audio_encoder.hf_config: transformers model "
+                f"type {shown[:60]} is not supported (supported: "
+                f"{', '.join(SUPPORTED_MODEL_TYPES)})",
+                path=path,
+            )
+    return config
 
 
 def _info(path: Path, metadata: Mapping[str, str], n_parameters: int) -> CheckpointInfo:
     if metadata.get("kind") != KIND:
+        kind = metadata.get("kind")
+        shown = repr(kind if kind is None or len(kind) <= 60 else kind[:57] + "...")
+        raise CheckpointError(f"wrong checkpoint kind {shown} (expected {KIND!r})", path=path)
+    if "format_version" not in metadata or "model_config" not in metadata:
+        missing = "format_version" if "format_version" not in metadata else "model_config"
+        raise CheckpointError(f"damaged checkpoint header (no {missing})", path=path)
+    raw_version = metadata["format_version"]
+    if raw_version != str(FORMAT_VERSION):
+        shown = raw_version if len(raw_version) <= 20 else raw_version[:17] + "..."
         raise CheckpointError(
-            f"wrong checkpoint kind {metadata.get('kind')!r} (expected {KIND!r})", path=path
+            f"unsupported format_version {shown!r} (this avsvt reads {FORMAT_VERSION})", path=path
         )
-    try:
-        version = int(metadata["format_version"])
-        config_dict = json.loads(metadata["model_config"])
-    except (KeyError, ValueError) as exc:
-        raise CheckpointError(f"damaged checkpoint header ({exc})", path=path) from None
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"unsupported format_version {version}", path=path)
-    config = _config(path, config_dict)
-    return CheckpointInfo(version, metadata.get("avsvt_version", "unknown"), config, n_parameters)
+    config = _config(path, _json_entry(path, "model_config", metadata["model_config"]))
+    return CheckpointInfo(
+        FORMAT_VERSION, metadata.get("avsvt_version", "unknown"), config, n_parameters
+    )
 
 
 def _training_model(
@@ -220,10 +289,16 @@ def _training_model(
             path=path,
         )
     config = _config(path, state["model_config"])
-    prefix = str(state.get("model_prefix", ""))
+    prefix = state.get("model_prefix", "")
     model = state["model"]
-    if not isinstance(model, Mapping):
-        raise CheckpointError("training checkpoint's 'model' is not a state dict", path=path)
+    if not isinstance(prefix, str):
+        raise CheckpointError("training checkpoint's 'model_prefix' is not a string", path=path)
+    if not isinstance(model, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in model.items()
+    ):
+        raise CheckpointError(
+            "training checkpoint's 'model' is not a state dict (names to tensors)", path=path
+        )
     weights = {k[len(prefix) :]: v for k, v in model.items() if k.startswith(prefix)}
     n = sum(t.numel() for t in weights.values())
     version = str(state.get("avsvt_version", "unknown"))
@@ -232,24 +307,94 @@ def _training_model(
 
 def _read_any(path: Path) -> tuple[CheckpointInfo, dict[str, torch.Tensor], dict[str, Any]]:
     """Info, the transcriber's weights and the metadata of a checkpoint of either kind."""
-    if not path.is_file():
-        raise CheckpointError("checkpoint file not found", path=path)
+    from avsvt.data.files import not_a_file
+
+    problem = not_a_file(path, missing="checkpoint file not found")
+    if problem:
+        raise CheckpointError(problem, path=path)
     if _is_zip(path):
         state = load_training_state(path)
         info, weights = _training_model(path, state)
         metadata = {k: state[k] for k in _TRAINING_METADATA if k in state}
-        metadata["history"] = list(state.get("history", []))
+        history = state.get("history", [])
+        metadata["history"] = list(history) if isinstance(history, list | tuple) else []
         return info, weights, metadata
     header, tensors = _read(path)
     weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     info = _info(path, header, sum(t.numel() for t in weights.values()))
-    try:
-        metadata = json.loads(header.get("metadata", "{}"))
-    except ValueError as exc:
-        raise CheckpointError(f"damaged checkpoint metadata ({exc})", path=path) from None
+    metadata = _json_entry(path, "metadata", header.get("metadata", "{}"))
     if not isinstance(metadata, dict):
-        raise CheckpointError("damaged checkpoint metadata (not a mapping)", path=path)
+        raise CheckpointError("damaged checkpoint: metadata is not a mapping", path=path)
     return info, weights, metadata
+
+
+def _check_buildable(path: Path, info: CheckpointInfo, weights: Mapping[str, torch.Tensor]) -> None:
+    """Build the stored config on the meta device (nothing allocated); the weights must fit it.
+
+    Raises:
+        CheckpointError: The config cannot be built (an invalid transformers config, more layers
+            than the file has tensors) or the weights do not fit it (names or shapes).
+    """
+    config = info.config
+    n_tensors = len(weights)
+    n_values = sum(t.numel() for t in weights.values())
+    sizes: list[tuple[str, Any, int]] = []  # (key, declared, most a file of these weights holds)
+    audio, video = config.audio_encoder, config.video_encoder
+    if audio is not None and config.modality != "video":
+        sizes += [
+            ("audio_encoder.n_layers", audio.n_layers, n_tensors),
+            ("audio_encoder.n_mels", audio.n_mels, n_values),
+            ("audio_encoder.periodicity_bins", audio.periodicity_bins, n_values),
+        ]
+        if audio.kind == "hf_ssl" and audio.hf_config is not None:
+            layers = audio.hf_config.get("num_hidden_layers")
+            sizes.append(("audio_encoder.hf_config.num_hidden_layers", layers, n_tensors))
+    if video is not None and config.modality != "audio":
+        sizes += [("video_encoder.n_layers", video.n_layers, n_tensors)]
+        sizes += [("video_encoder.blocks", sum(video.blocks), n_tensors)]
+    for key, declared, most in sizes:
+        if isinstance(declared, int) and declared > most:
+            raise CheckpointError(
+                f"weights do not match the stored config: {key} is {declared:,}, more than the "
+                f"file's {most:,} {'tensors' if most == n_tensors else 'values'} could hold",
+                path=path,
+            )
+    try:
+        with torch.device("meta"):
+            skeleton = Transcriber(config, load_pretrained=False)
+    except AvsvtError as exc:
+        raise CheckpointError(f"stored model_config is invalid: {exc.message}", path=path) from None
+    except Exception as exc:  # noqa: BLE001 - transformers rejects its config in many ways
+        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise CheckpointError(f"stored model_config cannot be built ({text})", path=path) from None
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    if missing or unexpected:
+        raise CheckpointError(
+            f"weights do not match the stored config: missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}",
+            path=path,
+        )
+    for key, shape in expected.items():
+        if tuple(weights[key].shape) != shape:
+            raise CheckpointError(
+                f"weights do not match the stored config: {key} is "
+                f"{tuple(weights[key].shape)} in the file, {shape} in the config",
+                path=path,
+            )
+
+
+def verify_checkpoint(path: str | Path) -> CheckpointInfo:
+    """:func:`read_checkpoint_info`, and the stored weights fit the stored config (nothing built).
+
+    Raises:
+        CheckpointError: As :func:`load_checkpoint`, without allocating the model.
+    """
+    path = Path(path)
+    info, weights, _ = _read_any(path)
+    _check_buildable(path, info, weights)
+    return info
 
 
 def read_checkpoint_info(path: str | Path) -> CheckpointInfo:
@@ -276,6 +421,7 @@ def load_checkpoint(path: str | Path) -> tuple[Transcriber, dict[str, Any]]:
     """
     path = Path(path)
     info, weights, metadata = _read_any(path)
+    _check_buildable(path, info, weights)
     model = Transcriber(info.config, load_pretrained=False)
     try:
         result = model.load_state_dict(weights, strict=False)

@@ -257,13 +257,26 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
+    def from_dict(
+        cls, data: Mapping[str, Any], *, source: str = "model config", prefix: str = "model."
+    ) -> ModelConfig:
         """Rebuild a config from :meth:`to_dict` output (or parsed JSON/YAML).
 
+        Args:
+            data: The config's values.
+            source: The file errors name (e.g. the checkpoint that stores the config).
+            prefix: The key path errors give before a key (``model.``; ``""`` for none).
+
         Raises:
-            ConfigError: Unknown keys, missing required keys or invalid values.
+            ConfigError: Unknown keys, missing required keys or invalid values, naming
+                ``source`` (also the checks of the config classes, which name only a field).
         """
-        return from_dict(cls, data, source="model config", prefix="model.")
+        try:
+            return from_dict(cls, data, source=source, prefix=prefix)
+        except ConfigError as exc:
+            if exc.path is not None:
+                raise
+            raise ConfigError(exc.message, path=source) from None
 
 
 def _check_choice(name: str, value: object, literal: object) -> None:

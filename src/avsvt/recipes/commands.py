@@ -13,7 +13,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = load_config(RunConfig, args.config, args.set or ())  # all checked, without torch
     from avsvt.recipes.pipeline import run_pipeline
 
-    index = run_pipeline(config, force=args.force)
+    index = run_pipeline(config, force=args.force, source=args.config)
     results = index.parent / "results.md"
     if results.exists():
         print(results.read_text())

@@ -4,7 +4,9 @@ Every section is a frozen dataclass; :func:`avsvt.config.load_config` checks eve
 and :class:`RunConfig` builds the three models the run will train (stage-1 audio and video, the
 stage-2 audio-visual architecture) from their presets and changes, so a misspelt option, in the
 model and fusion sections too, stops the run before any work, naming the file and the full key
-(``audio.model.audio_encoder.dimm``). The defaults are the reference's where it has one
+(``audio.model.audio_encoder.dimm``). Every value is checked too (counts, seeds, rates, paths,
+settings that must agree across sections), so no bad value is found only once a stage has started
+and its folder was cleared. The defaults are the reference's where it has one
 (reference-system.md 2.4, 4.3, 6.6); ``configs/demo.yaml`` and ``configs/n20emv2.yaml`` change
 what a run on 2 CPU cores or on GPUs with the real data needs. Nothing here imports torch.
 """
@@ -16,7 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from avsvt.config import from_dict, merge
+from avsvt.config import (
+    FieldError,
+    ZeroSizeError,
+    check_count,
+    check_number,
+    check_path_text,
+    check_seed,
+    check_unique,
+    from_dict,
+    merge,
+)
 from avsvt.constants import NOISE_TYPES, SNRS_DB
 from avsvt.errors import ConfigError
 from avsvt.models.config import FusionConfig, ModelConfig, configure, preset
@@ -43,6 +55,14 @@ class CorpusConfig:
     n_songs: int | None = None
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        check_path_text("root", self.root)
+        if self.n_songs is not None and self.n_songs < 3:
+            raise FieldError(
+                "n_songs", f"a corpus needs at least 3 songs (one per split), not {self.n_songs}"
+            )
+        check_seed("seed", self.seed)
+
 
 @dataclass(frozen=True)
 class NoiseConfig:
@@ -67,6 +87,17 @@ class NoiseConfig:
     rule: Literal["reference", "rms"] = "reference"
     write_files: bool = False
     musan_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        bad = [t for t in self.types if t not in NOISE_TYPES]
+        if bad:
+            raise FieldError("types", f"unknown type(s) {bad} (known: {list(NOISE_TYPES)})")
+        check_unique("types", self.types)
+        check_unique("snrs_db", self.snrs_db)
+        if self.types and not self.snrs_db:
+            raise FieldError("snrs_db", "is empty: give the SNRs of the noise types")
+        check_seed("seed", self.seed)
+        check_path_text("musan_dir", self.musan_dir)
 
 
 @dataclass(frozen=True)
@@ -102,6 +133,9 @@ class FeaturesConfig:
     batch_size: int = 16
     dtype: Literal["float32", "float16"] = "float32"
 
+    def __post_init__(self) -> None:
+        check_count("batch_size", self.batch_size, minimum=1)
+
 
 @dataclass(frozen=True)
 class GridConfig:
@@ -132,6 +166,18 @@ class GridConfig:
     slurm_mem_gb: int = 64
     slurm_array_parallelism: int = 32
 
+    def __post_init__(self) -> None:
+        check_count("workers", self.workers, minimum=1)
+        check_count("threads_per_worker", self.threads_per_worker, minimum=0)
+        check_path_text("slurm_folder", self.slurm_folder)
+        if self.slurm_partition is not None and not self.slurm_partition.strip():
+            raise FieldError("slurm_partition", "is empty; name a partition (or leave it out)")
+        check_count("slurm_time_min", self.slurm_time_min, minimum=1)
+        check_count("slurm_gpus_per_node", self.slurm_gpus_per_node, minimum=0)
+        check_count("slurm_cpus_per_task", self.slurm_cpus_per_task, minimum=1)
+        check_count("slurm_mem_gb", self.slurm_mem_gb, minimum=1)
+        check_count("slurm_array_parallelism", self.slurm_array_parallelism, minimum=1)
+
 
 def _stage2_train() -> TrainConfig:
     # reference 6.6 with the README's --lr 0.003: one Adadelta over fusion + head, no probing
@@ -157,6 +203,11 @@ class StageTwoConfig:
     train: TrainConfig = field(default_factory=_stage2_train)
     grid: GridConfig = field(default_factory=GridConfig)
 
+    def __post_init__(self) -> None:
+        if not self.systems:
+            raise FieldError("systems", "give at least one of A, AV")
+        check_unique("systems", self.systems)
+
 
 @dataclass(frozen=True)
 class F0NotesConfig:
@@ -171,6 +222,9 @@ class F0NotesConfig:
     enabled: bool = True
     max_valid_s: float = 900.0
 
+    def __post_init__(self) -> None:
+        check_number("max_valid_s", self.max_valid_s, above=0, finite=False)
+
 
 @dataclass(frozen=True)
 class ReportConfig:
@@ -184,6 +238,9 @@ class ReportConfig:
     piano_songs: int = 3
     piano_snr_db: int | None = None
 
+    def __post_init__(self) -> None:
+        check_count("piano_songs", self.piano_songs, minimum=0)
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -191,6 +248,8 @@ class RunConfig:
 
     Attributes:
         out_dir: Run folder (stage outputs, features, report); relative to the working directory.
+            avsvt writes only into a new or empty folder or one of its own runs (it refuses a
+            folder holding anything else), so ``""`` (the working directory) is refused.
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         threads: Torch threads of this process (0: torch's default).
         workers: Processes for data preparation (corpus, noise files).
@@ -212,13 +271,18 @@ class RunConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
 
     def __post_init__(self) -> None:
-        bad = [t for t in self.noise.types if t not in NOISE_TYPES]
-        if bad:
-            raise ConfigError(f"noise.types: unknown type(s) {bad} (known: {list(NOISE_TYPES)})")
-        if not self.stage2.systems:
-            raise ConfigError("stage2.systems: give at least one of A, AV")
-        if self.stage2.grid.workers < 1 or self.workers < 1:
-            raise ConfigError("workers must be at least 1")
+        if not self.out_dir.strip():
+            raise FieldError(
+                "out_dir", "is empty (that would be the working directory); name the run folder"
+            )
+        check_path_text("out_dir", self.out_dir)
+        check_count("threads", self.threads, minimum=0)
+        check_count("workers", self.workers, minimum=1)
+        snr = self.report.piano_snr_db
+        if snr is not None and self.noise.types and snr not in self.noise.snrs_db:
+            raise ConfigError(
+                f"report.piano_snr_db: {snr} is not one of noise.snrs_db {list(self.noise.snrs_db)}"
+            )
         self.model_configs()
 
     def model_configs(self) -> dict[str, ModelConfig]:
@@ -233,24 +297,51 @@ class RunConfig:
         """
         audio = _stage_model(self.audio, "audio")
         video = _stage_model(self.video, "video")
-        fused = _as_key("stage2.fusion", lambda: fused_config(audio, video, self.stage2.fusion))
+        fused = _as_key(
+            "stage2.fusion",
+            lambda: fused_config(audio, video, self.stage2.fusion, source=_RUN_CONFIG),
+            self.stage2.fusion,
+        )
         return {"audio": audio, "video": video, "stage2": fused}
 
 
 _T = TypeVar("_T")
+_RUN_CONFIG = "<run config>"  # marks errors that give the full key already (see _as_key)
 
 
-def _as_key(key: str, build: Callable[[], _T]) -> _T:
+def _zero_keys(changes: Any, prefix: str) -> list[str]:
+    """The dotted keys of ``changes`` whose value is the integer 0."""
+    if not isinstance(changes, dict):
+        return []
+    found = []
+    for name, value in changes.items():
+        if isinstance(value, dict):
+            found += _zero_keys(value, f"{prefix}.{name}")
+        elif value == 0 and isinstance(value, int) and not isinstance(value, bool):
+            found.append(f"{prefix}.{name}")
+    return found
+
+
+def _as_key(key: str, build: Callable[[], _T], changes: Any = None) -> _T:
     """``build()``, its ConfigError reworded as one about run-config key ``key`` (no file yet).
 
     Errors of :func:`avsvt.config.from_dict` (unknown keys, wrong types) already give the full key
-    path (the prefix passed in); the checks of a model dataclass (``__post_init__``) speak of its
-    own fields, so the section's key goes in front. :func:`avsvt.config.load_config` adds the file.
+    path (the prefix passed in, the source :data:`_RUN_CONFIG`); the checks of a model dataclass
+    (``__post_init__``) speak of its own fields, so the section's key goes in front. A check that
+    divides by a size given as 0 names the keys of ``changes`` set to 0.
+    :func:`avsvt.config.load_config` adds the file.
     """
     try:
         return build()
+    except (ZeroSizeError, ArithmeticError) as exc:
+        zeros = _zero_keys(changes, key)
+        if zeros:
+            raise ConfigError(f"{' or '.join(zeros)}: must not be 0") from None
+        if isinstance(exc, ConfigError):
+            raise ConfigError(exc.message) from None
+        raise ConfigError(f"{key}: a size or count is 0 ({exc})") from None
     except ConfigError as exc:
-        message = exc.message if exc.path is not None else f"{key}: {exc.message}"
+        message = exc.message if exc.path == _RUN_CONFIG else f"{key}: {exc.message}"
         raise ConfigError(message) from None
 
 
@@ -260,8 +351,9 @@ def _stage_model(stage: StageOneConfig, modality: str) -> ModelConfig:
     return _as_key(
         f"{modality}.model",
         lambda: configure(
-            stage.preset, modality, stage.model, source="<run config>", prefix=f"{modality}.model."
+            stage.preset, modality, stage.model, source=_RUN_CONFIG, prefix=f"{modality}.model."
         ),
+        stage.model,
     )
 
 
@@ -271,11 +363,19 @@ def fused_config(
     fusion: dict[str, Any],
     *,
     takes_video: bool = True,
+    source: str | None = None,
 ) -> ModelConfig:
     """The audio-visual architecture built from the two stage-1 models' configs.
 
     ``takes_video=False`` is the "A" system: trained with the video stream zeroed, its config
     says so, and it never consumes video afterwards (``avsvt transcribe --video`` ignores it).
+
+    Args:
+        audio: The stage-1 audio model's config (its encoder, width and fusion defaults).
+        video: The stage-1 video model's config (None: a model run on features only).
+        fusion: Changes to the audio config's fusion settings (``stage2.fusion``).
+        takes_video: False for the "A" system.
+        source: The file errors about ``fusion`` keys name (None: none).
 
     Raises:
         ConfigError: Bad ``fusion`` changes (keys named ``stage2.fusion.<key>``).
@@ -283,14 +383,20 @@ def fused_config(
     if audio.fusion is None:
         raise ConfigError("the audio model has no fusion settings (audio.model.fusion is null)")
     fusion_config = from_dict(
-        FusionConfig, merge(dataclasses.asdict(audio.fusion), fusion), prefix="stage2.fusion."
+        FusionConfig,
+        merge(dataclasses.asdict(audio.fusion), fusion),
+        source=source,
+        prefix="stage2.fusion.",
     )
-    return ModelConfig(
-        modality="audio_visual",
-        d_model=audio.d_model,
-        audio_encoder=audio.audio_encoder,
-        video_encoder=video.video_encoder if video is not None else None,
-        fusion=fusion_config,
-        takes_video=takes_video,
-        utterance_s=audio.utterance_s,
-    )
+    try:
+        return ModelConfig(
+            modality="audio_visual",
+            d_model=audio.d_model,
+            audio_encoder=audio.audio_encoder,
+            video_encoder=video.video_encoder if video is not None else None,
+            fusion=fusion_config,
+            takes_video=takes_video,
+            utterance_s=audio.utterance_s,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"stage2.fusion: {exc.message}", path=source) from None

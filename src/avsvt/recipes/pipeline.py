@@ -16,11 +16,19 @@ Steps, each skipped when its done-marker matches its settings (:mod:`avsvt.recip
 A folder whose settings changed is cleared before its step runs again (``settings.json`` in each
 stage folder), so a resumed checkpoint always belongs to the same settings; a step killed midway
 resumes where it stopped.
+
+avsvt writes only into a new or empty ``out_dir`` or one of its own runs (``.avsvt-run.json``),
+and clears only what it can prove it wrote (:mod:`avsvt.recipes.steps`). Before any step runs,
+:meth:`Run.preflight` checks what the steps about to run need (their folders, the models they
+build, with their pretrained weights, the device, Slurm, the corpus and MUSAN folders): a problem
+stops the run with one line, before anything is cleared.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import importlib.util
 import json
 import logging
 from pathlib import Path
@@ -30,12 +38,24 @@ from avsvt.config import to_dict
 from avsvt.data.atomic import write_text_atomic
 from avsvt.data.lock import run_lock
 from avsvt.data.n20em import Song, load_songs, validate_root
-from avsvt.errors import DataError
+from avsvt.errors import AvsvtError, ConfigError, DataError
+from avsvt.models.config import ModelConfig
 from avsvt.recipes.config import RunConfig
 from avsvt.recipes.features import conditions, extract_features
 from avsvt.recipes.stage1 import BEST, split_songs, train_stage1
 from avsvt.recipes.stage2 import Stage2Job, job_dir, read_job_predictions
-from avsvt.recipes.steps import Step, fresh_dir, run_steps, shared_fresh_dir
+from avsvt.recipes.steps import (
+    Step,
+    check_run_folder,
+    check_stage_dir,
+    claim_run_folder,
+    fresh_dir,
+    pending_steps,
+    read_json_file,
+    run_steps,
+    shared_fresh_dir,
+    stage_folders,
+)
 from avsvt.report import Condition
 
 logger = logging.getLogger(__name__)
@@ -131,6 +151,7 @@ class Run:
                 lambda: self._stage1("audio"),
                 self._stage1_settings("audio"),
                 parallel=True,
+                folders=(self.stage1_dir("audio"),),
             )
         )
         if self.needs_video:
@@ -140,11 +161,27 @@ class Run:
                     lambda: self._stage1("video"),
                     self._stage1_settings("video"),
                     parallel=True,
+                    folders=(self.stage1_dir("video"),),
                 )
             )
-        steps.append(Step("features", self._features, self._features_settings()))
+        steps.append(
+            Step(
+                "features",
+                self._features,
+                self._features_settings(),
+                folders=(self.features,),
+            )
+        )
         local = c.stage2.grid.backend == "local"
-        steps.append(Step("stage2", self._stage2, self._stage2_settings(), parallel=local))
+        steps.append(
+            Step(
+                "stage2",
+                self._stage2,
+                self._stage2_settings(),
+                parallel=local,
+                folders=(self.stage2,),
+            )
+        )
         steps.append(
             Step(
                 "report",
@@ -153,6 +190,86 @@ class Run:
             )
         )
         return steps
+
+    # --- checks before anything runs ----------------------------------------------------------
+
+    def preflight(
+        self, steps: list[Step], *, force: bool = False, source: str | None = None
+    ) -> None:
+        """Check what the steps about to run need, before any of them runs or clears anything.
+
+        Their stage folders hold only what avsvt wrote; the stage-1 models they train build, with
+        their pretrained weights (``hf_path``, ``checkpoint_path``); the stage-2 fusion builds; the
+        device, Slurm's submitit, the corpus root and the MUSAN folders are there.
+
+        Args:
+            steps: The run's steps (:meth:`steps`).
+            force: Every step will run.
+            source: The config file errors name.
+
+        Raises:
+            OutputExistsError: A stage folder holds what avsvt did not write.
+            ConfigError: A setting the steps cannot use, naming its key.
+        """
+        self.check_folders(steps, force=force)
+        self.check_settings(steps, force=force, source=source)
+
+    def check_folders(self, steps: list[Step], *, force: bool = False) -> None:
+        """The stage folders of the steps about to run hold only what avsvt wrote (writes nothing).
+
+        Raises:
+            OutputExistsError: One holds what avsvt did not write, naming it.
+        """
+        for folder in stage_folders(pending_steps(steps, self.out / "steps", force=force)):
+            check_stage_dir(folder)
+
+    def check_settings(
+        self, steps: list[Step], *, force: bool = False, source: str | None = None
+    ) -> None:
+        """The settings of the steps about to run work (the rest of :meth:`preflight`).
+
+        Raises:
+            ConfigError: A setting the steps cannot use, naming its key.
+        """
+        pending = pending_steps(steps, self.out / "steps", force=force)
+        names = {step.name for step in pending}
+        if not pending:
+            return
+        c = self.config
+        if c.corpus.root is not None and not Path(c.corpus.root).is_dir():
+            raise ConfigError(
+                f"corpus.root: {c.corpus.root} is not a folder (give an N20EMv2 root)", path=source
+            )
+        if c.noise.musan_dir is not None and self.needs_musan:
+            for needed in (self.babble_dir, self.natural_dir):
+                assert needed is not None
+                if names & {"noise", "features", "report"} and not needed.is_dir():
+                    raise ConfigError(
+                        f"noise.musan_dir: {c.noise.musan_dir} has no "
+                        f"{needed.relative_to(self.musan)} folder (a MUSAN root prepared by "
+                        "avsvt musan prepare)",
+                        path=source,
+                    )
+        if c.device == "cuda" and names & {"stage1-audio", "stage1-video", "features", "stage2"}:
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ConfigError(
+                    "device: cuda, but torch sees no CUDA device here; use auto or cpu",
+                    path=source,
+                )
+        models = c.model_configs()
+        for modality in ("audio", "video"):
+            if f"stage1-{modality}" in names:
+                _check_builds(models[modality], _weights_key(models[modality], modality), source)
+        if "stage2" in names:
+            _check_fusion(models["stage2"], source)  # the encoders come from stage 1
+            if c.stage2.grid.backend == "slurm" and importlib.util.find_spec("submitit") is None:
+                raise ConfigError(
+                    "stage2.grid.backend: slurm needs the optional package submitit "
+                    "(pip install 'avsvt[slurm]')",
+                    path=source,
+                )
 
     def _make_corpus(self) -> None:
         from avsvt.synth.corpus import synth_corpus
@@ -358,25 +475,108 @@ class Run:
         )
 
 
-def run_pipeline(config: RunConfig, *, force: bool = False) -> Path:
-    """Run (or finish) every step of a run; returns the report's ``index.html``.
+def _weights_key(config: ModelConfig, modality: str) -> str:
+    """The run-config key of what a stage-1 model loads from outside (else its section)."""
+    audio, video = config.audio_encoder, config.video_encoder
+    if modality == "audio" and audio is not None and audio.kind == "hf_ssl":
+        field = "hf_path" if audio.hf_path is not None else "hf_config"
+        return f"audio.model.audio_encoder.{field}"
+    if modality == "video" and video is not None and video.checkpoint_path is not None:
+        return "video.model.video_encoder.checkpoint_path"
+    return f"{modality}.model"
 
-    Under ``torchrun`` the training steps (stage 1, and stage 2 on the local backend) run as
-    DistributedDataParallel over the processes; the other steps run on rank 0.
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _check_builds(config: ModelConfig, key: str, source: str | None) -> None:
+    """Build the model of ``config`` as its stage will (weights loaded), then drop it.
+
+    Raises:
+        ConfigError: It does not build (a rejected checkpoint, a size torch refuses), naming
+            ``key``.
     """
     import torch
 
-    from avsvt.train.distributed import distributed, is_main_process
+    from avsvt.models import Transcriber
+
+    try:
+        with torch.random.fork_rng(devices=[]):  # the stage seeds itself; leave the RNG as it was
+            Transcriber(config)
+    except AvsvtError as exc:
+        raise ConfigError(f"{key}: {exc}", path=source) from None
+    except Exception as exc:  # noqa: BLE001 - torch and transformers raise many kinds
+        raise ConfigError(
+            f"{key}: the model does not build ({_one_line(exc)})", path=source
+        ) from None
+
+
+def _check_fusion(config: ModelConfig, source: str | None) -> None:
+    """Build the stage-2 fusion (the part of the stage-2 model that is not from stage 1)."""
+    from avsvt.models.fusion import build_fusion
+
+    assert config.fusion is not None
+    try:
+        build_fusion(config.d_model, config.fusion)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds
+        raise ConfigError(
+            f"stage2.fusion: the fusion does not build ({_one_line(exc)})", path=source
+        ) from None
+
+
+def _older_run(folder: Path) -> bool:
+    """A run folder of an avsvt that wrote no run record: its ``config.json`` is a run config's."""
+    written = read_json_file(folder / "config.json")
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    return (
+        isinstance(written, dict)
+        and set(written) <= fields
+        and {"out_dir", "corpus", "stage2"} <= set(written)
+    )
+
+
+def run_pipeline(
+    config: RunConfig, *, force: bool = False, source: str | Path | None = None
+) -> Path:
+    """Run (or finish) every step of a run; returns the report's ``index.html``.
+
+    The run folder must be new, empty or an avsvt run; before any step runs,
+    :meth:`Run.preflight` checks what the steps need. Under ``torchrun`` the training steps
+    (stage 1, and stage 2 on the local backend) run as DistributedDataParallel over the
+    processes; the other steps run on rank 0.
+
+    Args:
+        config: The run.
+        force: Rerun steps already done.
+        source: The config file (named by errors about its settings).
+
+    Raises:
+        OutputExistsError: ``out_dir`` (or a stage folder in it) holds what avsvt did not write.
+        ConfigError: A setting the steps about to run cannot use.
+    """
+    import torch
+
+    from avsvt.train.distributed import barrier, distributed, is_main_process
 
     if config.threads:
         torch.set_num_threads(config.threads)
     run = Run(config)
+    steps = run.steps()
     with distributed(), contextlib.ExitStack() as stack:
-        if is_main_process():  # one run per folder: a second one stops at once
-            stack.enter_context(run_lock(run.out))
+        if is_main_process():
+            # what can be checked before the lock makes the folder is, so a refused run leaves
+            # no trace; the folders again under the lock, in case another run changed them
+            check_run_folder(run.out, adopt=_older_run)
+            run.preflight(steps, force=force, source=None if source is None else str(source))
+            stack.enter_context(run_lock(run.out))  # one run per folder: a second one stops
+            claim_run_folder(run.out, adopt=_older_run)
+            run.check_folders(steps, force=force)
             text = json.dumps(to_dict(config), indent=2) + "\n"
             write_text_atomic(run.out / "config.json", text)
         else:  # one log, from rank 0
             logging.getLogger("avsvt").setLevel(logging.WARNING)
-        run_steps(run.steps(), run.out / "steps", force=force)
+        barrier()  # the others start once rank 0 found nothing wrong
+        run_steps(steps, run.out / "steps", force=force)
     return run.report / "index.html"

@@ -1,13 +1,18 @@
 """Training settings as plain frozen dataclasses: the loop, the optimisers, accompaniment mixing.
 
 They are part of a run config (:mod:`avsvt.recipes.config`), so this module imports no torch:
-loading and checking a config never pulls in the training stack.
+loading and checking a config never pulls in the training stack. Every value is checked when a
+config is built (``__post_init__``): a NaN learning rate, a batch size of 0 or ``epochs: -1`` stops
+the config from loading, naming the full key (``stage2.train.batch_size: must be at least 1``),
+instead of failing (or silently training nothing) once a stage has started.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+from avsvt.config import FieldError, check_count, check_number, check_seed
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,14 @@ class OptimConfig:
     encoder_anneal_factor: float = 0.9
     anneal_threshold: float = 0.0025
     grad_clip_norm: float = 5.0
+
+    def __post_init__(self) -> None:
+        check_number("head_lr", self.head_lr, above=0)
+        check_number("encoder_lr", self.encoder_lr, above=0)
+        check_number("head_anneal_factor", self.head_anneal_factor, above=0, at_most=1)
+        check_number("encoder_anneal_factor", self.encoder_anneal_factor, above=0, at_most=1)
+        check_number("anneal_threshold", self.anneal_threshold)
+        check_number("grad_clip_norm", self.grad_clip_norm, above=0, finite=False)
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,16 @@ class TrainConfig:
     select_metric: Literal["COnPOff", "COnP", "COn", "COff"] = "COnPOff"
     optim: OptimConfig = field(default_factory=OptimConfig)
 
+    def __post_init__(self) -> None:
+        check_count("epochs", self.epochs, minimum=1)
+        check_count("linear_probe_epochs", self.linear_probe_epochs, minimum=0)
+        check_count("batch_size", self.batch_size, minimum=1)
+        check_count("eval_batch_size", self.eval_batch_size, minimum=1)
+        check_count("grad_accum", self.grad_accum, minimum=1)
+        check_seed("seed", self.seed)
+        check_count("checkpoint_every_steps", self.checkpoint_every_steps, minimum=0)
+        check_count("max_nonfinite", self.max_nonfinite, minimum=0)
+
 
 @dataclass(frozen=True)
 class AccompMix:
@@ -57,3 +80,12 @@ class AccompMix:
     probability: float = 0.0
     snr_db: tuple[float, float] = (0.0, 20.0)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_number("probability", self.probability, at_least=0, at_most=1)
+        low, high = self.snr_db
+        check_number("snr_db", low)
+        check_number("snr_db", high)
+        if low > high:
+            raise FieldError("snr_db", f"[{low:g}, {high:g}]: the lowest SNR comes first")
+        check_seed("seed", self.seed)

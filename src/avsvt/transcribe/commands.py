@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
 
-from avsvt.errors import AvsvtError
+from avsvt.errors import AvsvtError, DataError
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,44 @@ def _refuse_shared_outputs(jobs: list[tuple[Path, dict[str, Path]]]) -> None:
         seen.update(dict.fromkeys(mine, audio_path))
 
 
+def _check_inputs(args: argparse.Namespace) -> tuple[list[Path], int]:
+    """Say what each given path is when it cannot be used, before anything else is done.
+
+    A model, video or output folder that cannot be used stops the command (every input needs
+    it); an audio input that is not a file (missing, a folder, a FIFO, a link loop...) is
+    reported on one line and the others are still transcribed.
+
+    Returns:
+        The usable audio inputs and the number reported.
+
+    Raises:
+        DataError: The model or video is not a regular file, or the output folder cannot be used.
+    """
+    from avsvt.data.files import not_a_file, require_file
+
+    if args.model is not None:
+        require_file(args.model, missing="model file not found")
+    if args.video is not None:
+        require_file(args.video)
+    if args.output is not None:
+        try:
+            if not stat.S_ISDIR(os.stat(args.output).st_mode):
+                raise DataError("is not a folder (-o names the output folder)", path=args.output)
+        except FileNotFoundError:
+            pass  # made when the outputs are written
+        except (OSError, ValueError):
+            problem = not_a_file(args.output, missing="output folder cannot be made")
+            message = problem or "cannot be used as the output folder"
+            raise DataError(message, path=args.output) from None
+    usable = []
+    for audio_path in args.audio:
+        if problem := not_a_file(audio_path):
+            print(f"avsvt: error: {DataError(problem, path=audio_path)}", file=sys.stderr)
+        else:
+            usable.append(audio_path)
+    return usable, len(args.audio) - len(usable)
+
+
 def _cmd_transcribe(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -70,8 +110,11 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
 
     if args.video is not None and len(args.audio) != 1:
         raise AvsvtError("--video pairs with exactly one audio file")
+    audio_paths, failures = _check_inputs(args)
+    if not audio_paths:
+        return 1
     jobs = []
-    for audio_path in args.audio:
+    for audio_path in audio_paths:
         out_dir = args.output or audio_path.parent
         jobs.append((audio_path, output_paths(audio_path, out_dir, args.format, plot=args.plot)))
     _refuse_shared_outputs(jobs)
@@ -93,9 +136,8 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
             else:
                 todo.append((audio_path, paths, plan))
         if not todo:
-            return 0
+            return 1 if failures else 0
         predictor = load_predictor(args.model)
-        failures = 0
         for audio_path, paths, plan in tqdm(
             todo, desc="transcribe", unit="file", disable=len(todo) < 2
         ):
@@ -115,8 +157,8 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
                 f"{audio_path.name}: {len(result.notes)} notes, {result.duration_s:.1f} s of audio "
                 f"in {result.seconds:.2f} s -> {', '.join(str(p) for p in paths.values())}"
             )
-    if failures and len(jobs) > 1:
-        print(f"avsvt: {failures} of {len(jobs)} file(s) failed", file=sys.stderr)
+    if failures and len(args.audio) > 1:
+        print(f"avsvt: {failures} of {len(args.audio)} file(s) failed", file=sys.stderr)
     return 1 if failures else 0
 
 

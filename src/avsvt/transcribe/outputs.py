@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,15 +53,31 @@ def record_path(paths: dict[str, Path]) -> Path:
     return first.with_name(f".{first.stem}.avsvt.json")
 
 
+def absolute_path(path: str | Path) -> Path:
+    """``path`` with its links resolved, or only made absolute when they cannot be.
+
+    Never raises for a path that cannot be resolved (a symbolic link loop, a parent that is a
+    file, an unreadable folder).
+    """
+    path = Path(path)
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a link loop (Python 3.11)
+        return Path(os.path.abspath(path))
+
+
 def file_identity(path: str | Path | None) -> dict[str, Any] | None:
-    """What identifies an input of a transcription: its absolute path, size and mtime."""
+    """What identifies an input of a transcription: its absolute path, size and mtime.
+
+    Size and mtime are left out for a path that cannot be examined (missing, a link loop...).
+    """
     if path is None:
         return None
     path = Path(path)
-    identity: dict[str, Any] = {"path": str(path.resolve())}
+    identity: dict[str, Any] = {"path": str(absolute_path(path))}
     try:
         info = path.stat()
-    except OSError:
+    except (OSError, ValueError):
         return identity
     identity.update(size=info.st_size, mtime_ns=info.st_mtime_ns)
     return identity
