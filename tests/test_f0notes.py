@@ -260,17 +260,13 @@ def test_a_model_file_of_another_version_is_refused(tmp_path, capsys, song, vers
         ("\udcff", "not UTF-8"),
     ],
 )
-def test_a_model_file_python_cannot_parse_is_one_line_error(
-    tmp_path, capsys, song, text, expected
-):
+def test_a_model_file_python_cannot_parse_is_one_line_error(tmp_path, capsys, song, text, expected):
     path = tmp_path / "model.json"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
     check_both_commands_refuse(capsys, song, path, expected)
 
 
-def test_a_model_file_that_is_huge_or_not_a_file_is_refused_before_reading(
-    tmp_path, capsys, song
-):
+def test_a_model_file_that_is_huge_or_not_a_file_is_refused_before_reading(tmp_path, capsys, song):
     big = tmp_path / "big.json"
     big.write_text(model_text(fitted_on="x" * (2 << 20)))
     check_both_commands_refuse(capsys, song, big, "too large for an f0-notes model file")

@@ -11,7 +11,8 @@ into the note), in fractional MIDI: singers are rarely on the equal-tempered gri
 The settings are fitted by the recipe (``avsvt run``'s ``f0notes`` step, :func:`fit_f0_notes`: a
 grid search over :data:`F0NOTE_GRID` on the validation split's clean vocals), never on the real
 recordings we report; the defaults are what it fits on the embedded corpus (``configs/demo.yaml``).
-A fitted tracker is stored as a small JSON model file (:func:`f0_model_json`), which
+A fitted tracker is stored as a small JSON model file (:func:`f0_model_json`, read back with
+:func:`read_f0_model`, every setting checked against :data:`F0NOTE_RANGES`), which
 ``avsvt transcribe --model`` accepts like a checkpoint.
 """
 
@@ -23,6 +24,7 @@ import math
 from bisect import bisect_left, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -313,6 +315,48 @@ def f0_model_from_json(text: str, *, source: str) -> tuple[F0NoteSettings, dict[
     except ConfigError as exc:  # range checks (__post_init__) name the bare field
         message = exc.message if exc.message.startswith("settings.") else f"settings.{exc.message}"
         raise CheckpointError(message, path=source) from None
+
+
+F0_MODEL_MAX_BYTES = 1 << 20
+"""The most of an f0-notes model file that is read (the recipe writes a few hundred bytes)."""
+
+
+def read_f0_model(path: str | Path) -> tuple[F0NoteSettings, dict[str, Any]]:
+    """Read an f0-notes model file: its settings and its whole body (for ``model inspect``).
+
+    Only a regular file is opened, and at most :data:`F0_MODEL_MAX_BYTES` of it are read, so a
+    device, a pipe or a huge file is refused before anything is allocated.
+
+    Raises:
+        CheckpointError: Not a regular file, too large, not UTF-8, or not a valid model file
+            (:func:`f0_model_from_json`).
+    """
+    from avsvt.data.files import not_a_file
+
+    path = Path(path)
+    problem = not_a_file(path, missing="model file not found")
+    if problem:
+        raise CheckpointError(problem, path=path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(F0_MODEL_MAX_BYTES + 1)
+    except OSError as exc:
+        raise CheckpointError(
+            f"cannot read model file ({exc.strerror or exc})", path=path
+        ) from None
+    if len(data) > F0_MODEL_MAX_BYTES:
+        raise CheckpointError(
+            f"too large for an f0-notes model file (over {F0_MODEL_MAX_BYTES // 1024} KiB; "
+            "the recipe writes a few hundred bytes)",
+            path=path,
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(
+            f"not a model file (not UTF-8 text: {exc.reason})", path=path
+        ) from None
+    return f0_model_from_json(text, source=str(path))
 
 
 def f0_settings_from_json(text: str, *, source: str) -> F0NoteSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -277,3 +278,122 @@ def test_config_round_trip_and_unknown_keys() -> None:
         preset("huge")
     with pytest.raises(ConfigError, match="needs a fusion"):
         ModelConfig(modality="audio_visual", d_model=8, audio_encoder=preset("tiny").audio_encoder)
+
+
+# --- hostile model files through the CLI (issue 15 items 9 and 19) -----------------------------
+
+
+def rewritten(tmp_path: Path, name: str, **header: str) -> Path:
+    """A tiny audio model file whose header entries are replaced by ``header``."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    good = tmp_path / "good.safetensors"
+    if not good.exists():
+        save_model(tiny("audio"), good)
+    with safe_open(str(good), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+    path = tmp_path / name
+    save_file(load_file(good), path, metadata={**metadata, **header})
+    return path
+
+
+def changed_config(**audio_encoder: object) -> str:
+    config = tiny("audio").config.to_dict()
+    config["audio_encoder"].update(audio_encoder)
+    return json.dumps(config)
+
+
+@pytest.fixture
+def song(tmp_path: Path) -> Path:
+    import soundfile as sf
+
+    from avsvt.testing import synth_vocal
+
+    path = tmp_path / "song.wav"
+    sf.write(path, synth_vocal([Note(0.2, 0.7, 60.0)], 16000), 16000)
+    return path
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
+    from avsvt.cli import main
+
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err.strip()
+
+
+DEEP = "[" * 50_000 + "]" * 50_000  # Python's json module: RecursionError
+BAD_HEADERS = {
+    "model_config nested 50 000 deep": (
+        {"model_config": '{"modality": ' + DEEP + "}"},
+        "damaged checkpoint: model_config is JSON nested too deeply to read",
+    ),
+    "metadata nested 50 000 deep": (
+        {"metadata": DEEP},
+        "damaged checkpoint: metadata is JSON nested too deeply to read",
+    ),
+    "hf_config nested 900 deep (parses, then transformers recurses)": (
+        {
+            "model_config": changed_config(
+                kind="hf_ssl",
+                hf_config={"model_type": "wav2vec2", "x": json.loads("[" * 900 + "]" * 900)},
+            )
+        },
+        "damaged checkpoint: model_config nests more than 32 levels deep",
+    ),
+    "unsupported transformers model type": (
+        {"model_config": changed_config(kind="hf_ssl", hf_config={"model_type": "bert"})},
+        "stored model_config is invalid: audio_encoder.hf_config: transformers model type 'bert' "
+        "is not supported",
+    ),
+    "transformers rejects a field": (
+        {
+            "model_config": changed_config(
+                kind="hf_ssl", hf_config={"model_type": "wav2vec2", "hidden_size": "abc"}
+            )
+        },
+        "stored model_config cannot be built (",
+    ),
+    "a config far larger than the file (1e10 mel bands)": (
+        {"model_config": changed_config(n_mels=10**10)},
+        "audio_encoder.n_mels is 10,000,000,000, more than the file's",
+    ),
+    "a config of more layers than the file has tensors": (
+        {"model_config": changed_config(n_layers=10**7)},
+        "audio_encoder.n_layers is 10,000,000, more than the file's",
+    ),
+    "a model config check naming only a field": (
+        {"model_config": changed_config(dim=33)},
+        "stored model_config is invalid: audio_encoder: dim 33 not divisible by n_heads",
+    ),
+    "another format_version": ({"format_version": "9" * 5000}, "unsupported format_version"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_HEADERS))
+def test_a_hostile_model_file_header_is_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], song: Path, case: str
+) -> None:
+    header, expected = BAD_HEADERS[case]
+    path = rewritten(tmp_path, "bad.safetensors", **header)
+    for args in (
+        ["model", "inspect", path],
+        ["transcribe", song, "--model", path, "-o", tmp_path / "out"],
+    ):
+        code, err = run_cli(capsys, *args)
+        assert code == 1 and len(err.splitlines()) == 1, err
+        assert err.startswith(f"avsvt: error: {path}: ") and expected in err, err
+    assert not (tmp_path / "out" / "song.csv").exists()
+
+
+@pytest.mark.parametrize("entry", ["extra", "metadata"])
+def test_header_entries_are_plain_json_never_decoded_into_objects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], song: Path, entry: str
+) -> None:
+    """``{"__dict__": 5}`` was a TypeError when ``extra`` was decoded into Python objects: only
+    ``metadata`` is read, as plain JSON, and any other entry (``extra``) is ignored."""
+    path = rewritten(tmp_path, "odd.safetensors", **{entry: json.dumps({"__dict__": 5})})
+    assert run_cli(capsys, "model", "inspect", path) == (0, "")
+    code, err = run_cli(capsys, "transcribe", song, "--model", path, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert load_checkpoint(path)[1] == ({"__dict__": 5} if entry == "metadata" else {})

@@ -1,8 +1,10 @@
 """`avsvt run` end to end on the tiny config: outputs, reruns, changed settings, determinism."""
 
+import hashlib
 import json
 import logging
 import shutil
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from avsvt.cli import main
 from avsvt.config import load_config
 from avsvt.models import load_model
 from avsvt.recipes.config import GridConfig, RunConfig
@@ -208,3 +211,57 @@ def test_the_run_fits_an_f0_note_tracker_that_transcribe_loads(tiny_run):
         ]
     )
     assert body["test_f1"]["COnPOff"] == pytest.approx(scores.COnPOff.f1)
+
+
+def snapshot(root: Path) -> dict[str, tuple[str | None, int]]:
+    """Every path under root: its bytes' sha256 (None for a folder) and modification time."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        digest = None if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+        found[path.relative_to(root).as_posix()] = (digest, path.lstat().st_mtime_ns)
+    return found
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("audio.model.audio_encoder.n_mels=sixteen", "audio.model.audio_encoder.n_mels: expected"),
+        ("audio.preset=huge", "audio.preset: unknown model preset 'huge'"),
+        ("video.model.video_encoder.checkpoint_path=/no/such.pt", "checkpoint file not found"),
+        ("audio.train.optim.head_lr=.nan", "audio.train.optim.head_lr: must be a finite number"),
+        ("stage2.train.batch_size=0", "stage2.train.batch_size: must be at least 1, not 0"),
+        ("audio.train.epochs=-1", "audio.train.epochs: must be at least 1, not -1"),
+    ],
+)
+def test_a_bad_setting_leaves_a_copied_finished_run_byte_for_byte(
+    tiny_run, tmp_path, capsys, override, message
+):
+    # cp -a RUN x && avsvt run configs/tiny.yaml --set out_dir=x --set <bad setting>
+    out, _ = tiny_run
+    copy = tmp_path / "x"
+    subprocess.run(["cp", "-a", str(out), str(copy)], check=True)
+    before = snapshot(copy)
+    code = main(["run", str(CONFIGS / "tiny.yaml"), "--set", f"out_dir={copy}", "--set", override])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"avsvt: error: {CONFIGS / 'tiny.yaml'}: ") and message in err
+    assert snapshot(copy) == before  # best.safetensors, last.pt, log.csv, settings: all kept
+
+
+def test_a_users_file_in_a_finished_stage_folder_stops_a_changed_setting(
+    tiny_run, tmp_path, capsys
+):
+    out, _ = tiny_run
+    copy = tmp_path / "x"
+    subprocess.run(["cp", "-a", str(out), str(copy)], check=True)
+    (copy / "stage2" / "AV" / "notes.md").write_text("what I saw in these runs\n")
+    before = snapshot(copy)
+    overrides = ["--set", f"out_dir={copy}", "--set", "stage2.train.epochs=1"]
+    assert main(["run", str(CONFIGS / "tiny.yaml"), *overrides]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"avsvt: error: {copy / 'stage2'}: holds 1 file(s) avsvt did not write or that changed "
+        "since it wrote them (AV/notes.md); avsvt leaves them alone: move them out of the run "
+        "folder and rerun"
+    )
+    assert snapshot(copy) == before

@@ -15,6 +15,7 @@ import torch
 
 from avsvt.cli import main
 from avsvt.config import load_config, to_dict
+from avsvt.errors import OutputExistsError
 from avsvt.recipes.config import RunConfig
 from avsvt.recipes.pipeline import _older_run
 from avsvt.recipes.steps import RUN_RECORD, check_run_folder, claim_run_folder, fresh_dir, seal_dir
@@ -151,7 +152,7 @@ def test_a_run_folder_of_an_older_avsvt_is_recognised_by_its_config_record(tmp_p
     (out / "stage2").mkdir()
     check_run_folder(out, adopt=_older_run)
     (out / "config.json").write_text('{"name": "my project", "out_dir": "x"}')
-    with pytest.raises(Exception, match="not an avsvt run folder"):
+    with pytest.raises(OutputExistsError, match="not an avsvt run folder"):
         check_run_folder(out, adopt=_older_run)
     assert not (out / RUN_RECORD).exists()
 

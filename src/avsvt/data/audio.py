@@ -314,9 +314,9 @@ def _report_resampling(source: str | Path, sample_rate: int) -> None:
 def read_audio(path: str | Path, *, allow_empty: bool = False) -> AudioArray:
     """Read an audio file as 16 kHz mono float32 in [-1, 1].
 
-    Other rates are resampled and several channels averaged, each said at debug level, -v (the reference
-    refuses both). Integer PCM (8/16/24/32-bit) and float files are accepted. Decoding and
-    resampling go block by block: memory is the 16 kHz result plus a few blocks.
+    Other rates are resampled and several channels averaged, each said at debug level (``-v``;
+    the reference refuses both). Integer PCM (8/16/24/32-bit) and float files are accepted.
+    Decoding and resampling go block by block: memory is the 16 kHz result plus a few blocks.
 
     Repairs, each with a warning: a WAV cut short (its header promises more than the file holds)
     is read as the shorter audio; float samples beyond +-1e6 are scaled to peak 1.

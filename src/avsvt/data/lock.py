@@ -79,14 +79,18 @@ def _open(path: Path) -> int:
         raise
 
 
-def _check_own(fd: int, path: Path) -> None:
-    """Refuse what is not a lock file of ours (checked on the open file: no race)."""
+def _check_own(fd: int, path: Path, *, content: bool) -> None:
+    """Refuse what is not a lock file of ours (checked on the open file: no race).
+
+    ``content``: also check that it holds a lock record or nothing. Only once the ``flock`` is
+    ours: before that, a holder may be truncating its record on release while we read it.
+    """
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         raise _refuse(path, _kind(info.st_mode))
     if info.st_nlink > 1:
         raise _refuse(path, f"has {info.st_nlink} hard links (another file shares its data)")
-    if info.st_size and _holder(fd) is None:
+    if content and info.st_size and _holder(fd) is None:
         raise _refuse(path, "holds data")
 
 
@@ -110,8 +114,8 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
     for _ in range(_ATTEMPTS):
         try:
             fd = _open(path)
-        except FileExistsError:  # created by another run between our checks: look again
-            continue
+        except (FileExistsError, FileNotFoundError):  # created or removed by another run
+            continue  # between our checks: look again
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise _refuse(path, "is a symbolic link") from None
@@ -121,7 +125,7 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
                 f"cannot create the run lock ({exc.strerror or exc})", path=path
             ) from exc
         try:
-            _check_own(fd, path)
+            _check_own(fd, path, content=False)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -133,7 +137,7 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
                 ) from None
             if not _same_file(fd, path):  # released and removed by its holder meanwhile
                 continue
-            _check_own(fd, path)  # its content, now that nobody else can be writing it
+            _check_own(fd, path, content=True)  # now that nobody else can be writing it
             previous = _holder(fd)
             if previous is not None:
                 logger.warning(

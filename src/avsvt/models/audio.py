@@ -213,6 +213,8 @@ def hf_directory_weights(path: Path) -> dict[str, int]:
     Raises:
         CheckpointError: A weight file cannot be read.
     """
+    import zipfile
+
     from safetensors import safe_open
 
     sizes: dict[str, int] = {}
@@ -230,7 +232,8 @@ def hf_directory_weights(path: Path) -> dict[str, int]:
         return sizes
     for file in sorted(path.glob("pytorch_model*.bin")):
         try:
-            state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+            mapped = zipfile.is_zipfile(file)  # the legacy (non-zip) format cannot be mapped
+            state = torch.load(file, map_location="cpu", weights_only=True, mmap=mapped)
         except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
             raise CheckpointError(
                 f"not a readable weight file ({_first_line(exc)})", path=file

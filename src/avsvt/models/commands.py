@@ -92,8 +92,7 @@ def _shown(value: Any, limit: int = 80) -> str:
 
 def _describe_f0_model(path: Path) -> list[str]:
     """An f0-notes model file: its kind, settings and what the recipe recorded of its fit."""
-    from avsvt.f0notes import F0_MODEL_KIND, F0_MODEL_VERSION
-    from avsvt.transcribe.predictor import read_f0_model
+    from avsvt.f0notes import F0_MODEL_KIND, F0_MODEL_VERSION, read_f0_model
 
     settings, body = read_f0_model(path)
     values = ", ".join(f"{k} {v}" for k, v in asdict(settings).items())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from avsvt.errors import CheckpointError
 from avsvt.f0notes import F0NoteSettings
@@ -33,49 +33,6 @@ Transcription: TypeAlias = "Transcriber | F0NoteTracker"
 """What :func:`avsvt.transcribe.api.transcribe_array` runs: a trained model or the f0 tracker."""
 
 
-F0_MODEL_MAX_BYTES = 1 << 20
-"""The most of an f0-notes model file that is read (the recipe writes a few hundred bytes)."""
-
-
-def read_f0_model(path: str | Path) -> tuple[F0NoteSettings, dict[str, Any]]:
-    """Read an f0-notes model file: its settings and its whole body (for ``model inspect``).
-
-    Only a regular file is opened, and at most :data:`F0_MODEL_MAX_BYTES` of it are read, so a
-    device, a pipe or a huge file is refused before anything is allocated.
-
-    Raises:
-        CheckpointError: Not a regular file, too large, not UTF-8, or not a valid model file
-            (:func:`avsvt.f0notes.f0_model_from_json`).
-    """
-    from avsvt.data.files import not_a_file
-    from avsvt.f0notes import f0_model_from_json
-
-    path = Path(path)
-    problem = not_a_file(path, missing="model file not found")
-    if problem:
-        raise CheckpointError(problem, path=path)
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(F0_MODEL_MAX_BYTES + 1)
-    except OSError as exc:
-        raise CheckpointError(
-            f"cannot read model file ({exc.strerror or exc})", path=path
-        ) from None
-    if len(data) > F0_MODEL_MAX_BYTES:
-        raise CheckpointError(
-            f"too large for an f0-notes model file (over {F0_MODEL_MAX_BYTES // 1024} KiB; "
-            "the recipe writes a few hundred bytes)",
-            path=path,
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CheckpointError(
-            f"not a model file (not UTF-8 text: {exc.reason})", path=path
-        ) from None
-    return f0_model_from_json(text, source=str(path))
-
-
 def load_predictor(model: str | Path | None) -> Transcription:
     """Load a checkpoint, an f0-notes model file (``.json``), or (None) the built-in tracker.
 
@@ -86,6 +43,8 @@ def load_predictor(model: str | Path | None) -> Transcription:
         return F0NoteTracker()
     path = Path(model)
     if path.suffix.lower() == ".json":
+        from avsvt.f0notes import read_f0_model
+
         return F0NoteTracker(read_f0_model(path)[0])
     if not path.exists():
         raise CheckpointError("model file not found", path=path)
