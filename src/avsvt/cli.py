@@ -10,9 +10,11 @@ import os
 import select
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from avsvt.errors import AvsvtError
 
@@ -146,15 +148,33 @@ def _sigterm_raises() -> Iterator[None]:
             return
         raise Terminated
 
+    def on_unraisable(info: Any) -> None:
+        # Raised where Python swallows exceptions (an at-fork hook, a __del__): without this the
+        # run would go on to its end. Arm the handler again and send the signal once more, to
+        # be raised at the next safe point of the main thread.
+        if isinstance(info.exc_value, Terminated) and os.getpid() == pid:
+            with contextlib.suppress(ValueError):  # not in the main thread: the default ends it
+                signal.signal(signal.SIGTERM, on_sigterm)
+            # from another thread, a moment later: sent from here it would be raised (and
+            # swallowed) in this hook again
+            resend = threading.Timer(0.01, os.kill, (pid, signal.SIGTERM))
+            resend.daemon = True
+            resend.start()
+            return
+        previous_hook(info)
+
     try:
         previous = signal.signal(signal.SIGTERM, on_sigterm)
     except ValueError:  # not the main thread (main() called from a thread): leave it be
         yield
         return
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = on_unraisable
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
 
 
 def _pipe_closed(stream: object) -> bool:
