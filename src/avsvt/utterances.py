@@ -118,17 +118,3 @@ class UtteranceGrid:
 
 DEFAULT_GRID = UtteranceGrid()
 """The reference's grid: 5-s utterances, 249 audio frames (49.8 fps), 250 video frames."""
-
-
-def song_utterances(
-    song_id: str,
-    *,
-    n_samples: int,
-    n_audio_frames: int,
-    n_video_frames: int,
-    grid: UtteranceGrid = DEFAULT_GRID,
-) -> list[UtteranceSpan]:
-    """Cut one song into utterances, with aligned slices for audio samples and both frame rates."""
-    return grid.spans(
-        song_id, n_samples=n_samples, n_audio_frames=n_audio_frames, n_video_frames=n_video_frames
-    )

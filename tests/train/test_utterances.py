@@ -1,6 +1,6 @@
 import pytest
 
-from avsvt.utterances import n_utterances, song_utterances, utterance_slices
+from avsvt.utterances import DEFAULT_GRID, n_utterances, utterance_slices
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_slices_cover_every_item_once():
 
 
 def test_song_utterances_align_streams():
-    spans = song_utterances("s", n_samples=16000 * 12, n_audio_frames=598, n_video_frames=600)
+    spans = DEFAULT_GRID.spans("s", n_samples=16000 * 12, n_audio_frames=598, n_video_frames=600)
     assert len(spans) == 2
     assert spans[0].samples == slice(0, 80000) and spans[1].samples == slice(80000, 192000)
     assert spans[0].audio_frames == slice(0, 249) and spans[1].audio_frames == slice(249, 598)
