@@ -262,7 +262,6 @@ def test_an_interrupted_transcription_says_how_to_resume(batch, signum, code):
     same_results(tmp_path / "out", expected, stems, ["mid", "csv", "json", "png"])
 
 
-@pytest.mark.slow  # flaky on fresh clones: SIGTERM during the corpus workers' fork (open)
 def test_avsvt_run_interrupted_by_sigterm_says_to_rerun_it(tmp_path):
     config = Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml"
     out = tmp_path / "run"
@@ -271,12 +270,18 @@ def test_avsvt_run_interrupted_by_sigterm_says_to_rerun_it(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT below prints every thread
     )
     try:
         wait_for(out / "config.json", timeout_s=120)
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=120)
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # a hang: show where every thread of it waits
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=60)
+            pytest.fail(f"avsvt run did not end within 120 s of SIGTERM:\n{err}")
     assert proc.returncode == 143, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == (

@@ -24,7 +24,7 @@ import functools
 import logging
 import math
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -37,6 +37,7 @@ from tqdm import tqdm
 from avsvt.constants import SAMPLE_RATE
 from avsvt.errors import ConfigError
 from avsvt.noise.wavio import float_to_pcm16, write_pcm16
+from avsvt.parallel import worker_pool
 
 logger = logging.getLogger(__name__)
 
@@ -421,7 +422,7 @@ def synth_musan_library(
             _write_file(out, spec, config, seed)
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(max_workers=workers) as pool:
             futures = [pool.submit(_write_file, out, spec, config, seed) for spec in todo]
             for future in as_completed(futures):
                 future.result()

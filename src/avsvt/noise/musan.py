@@ -30,7 +30,7 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -42,6 +42,7 @@ from avsvt.constants import SAMPLE_RATE, SPLITS
 from avsvt.data.atomic import write_json_atomic, write_text_atomic
 from avsvt.errors import ConfigError, DataError
 from avsvt.noise.wavio import n_samples_16k, read_pcm16, write_pcm16
+from avsvt.parallel import worker_pool
 from avsvt.slurm import submitit_executor
 
 logger = logging.getLogger(__name__)
@@ -432,7 +433,7 @@ def prepare_musan(
             for k in tqdm(todo, desc="musan shards", unit="shard", disable=not progress):
                 run_shard(plan, nshard, k)
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            with worker_pool(max_workers=min(workers, len(todo))) as pool:
                 futures = [
                     pool.submit(_shard_job, str(plan.root), str(plan.out), config, nshard, k)
                     for k in todo

@@ -32,7 +32,6 @@ import json
 import logging
 import math
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +46,7 @@ from avsvt.data.audio import Subtype, audio_info, read_audio, write_audio
 from avsvt.data.n20em import Song, load_songs
 from avsvt.errors import ConfigError, DataError
 from avsvt.noise.mixing import MIX_RULES, MixRule, mix
+from avsvt.parallel import worker_pool
 
 logger = logging.getLogger(__name__)
 
@@ -391,7 +391,7 @@ def synthesize_noise(
             reports.append(synthesize_song(song, settings, pools))
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(songs))) as pool:
+        with worker_pool(max_workers=min(workers, len(songs))) as pool:
             for report in pool.map(
                 synthesize_song, songs, [settings] * len(songs), [pools] * len(songs)
             ):

@@ -12,11 +12,12 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import replace
 from pathlib import Path
 
 from avsvt.errors import AvsvtError
+from avsvt.parallel import worker_pool
 from avsvt.recipes.config import GridConfig
 from avsvt.recipes.stage2 import Stage2Job, run_stage2_job
 from avsvt.slurm import submitit_executor
@@ -79,7 +80,7 @@ def run_grid(
         threads = config.threads_per_worker or max(1, (os.cpu_count() or 1) // config.workers)
         todo = [replace(job, threads=threads) for job in todo]
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=config.workers, mp_context=context) as pool:
+        with worker_pool(max_workers=config.workers, mp_context=context) as pool:
             futures = {pool.submit(run_stage2_job, job): job for job in todo}
             for future in as_completed(futures):
                 try:

@@ -9,7 +9,6 @@ skips songs whose files are complete; ``annotations.json`` is written last.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,6 +23,7 @@ from avsvt.data.prepare import NOTE_ANNO, save_npy_atomic
 from avsvt.errors import AvsvtError
 from avsvt.notefiles import read_json_notes, write_json_notes
 from avsvt.notes import Note
+from avsvt.parallel import worker_pool
 from avsvt.synth.accomp import render_accompaniment
 from avsvt.synth.lips import render_lips
 from avsvt.synth.melody import plan_song
@@ -127,7 +127,7 @@ def synth_corpus(
         disable=not progress,
     )
     if workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(max_workers=workers) as pool:
             for job, song_notes in zip(todo, pool.map(_render_job, todo), strict=True):
                 notes[job[1]] = song_notes
                 bar.update()
