@@ -9,6 +9,7 @@ is up, and the thread comes up a moment later (as the OS thread does).
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from concurrent.futures import process
@@ -22,13 +23,16 @@ class Interrupt(BaseException):
     """Stands for the CLI's ``Terminated`` (a BaseException raised by the SIGTERM handler)."""
 
 
-def _interrupted_start(monkeypatch: pytest.MonkeyPatch) -> list[process._ExecutorManagerThread]:
+def _interrupted_start(
+    monkeypatch: pytest.MonkeyPatch, *, comes_up: bool = True
+) -> list[process._ExecutorManagerThread]:
     started: list[process._ExecutorManagerThread] = []
     real_start = process._ExecutorManagerThread.start
 
     def start(self: process._ExecutorManagerThread) -> None:
         started.append(self)
-        threading.Timer(0.2, real_start, (self,)).start()
+        if comes_up:
+            threading.Timer(0.2, real_start, (self,)).start()
         raise Interrupt
 
     monkeypatch.setattr(process._ExecutorManagerThread, "start", start)
@@ -45,6 +49,40 @@ def test_an_interrupt_while_the_pool_starts_comes_through_unchanged(monkeypatch)
     while (started[0].ident is None or started[0].is_alive()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert started[0].ident is not None and not started[0].is_alive()
+
+
+def _wait_gone(children: set[multiprocessing.Process], within_s: float) -> set[int]:
+    deadline = time.monotonic() + within_s
+    while any(c.is_alive() for c in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {c.pid for c in children if c.is_alive() and c.pid is not None}
+
+
+def test_workers_that_no_thread_will_ever_stop_are_ended(monkeypatch):
+    # the interrupt came after the workers were forked and before the manager thread ran: no job
+    # reached them and nothing would tell them to stop, so the interpreter's exit (which joins
+    # child processes) would wait for ever; a loaded machine hung so in the SIGTERM run test
+    _interrupted_start(monkeypatch, comes_up=False)
+    before = set(multiprocessing.active_children())
+    with pytest.raises(Interrupt), worker_pool(2) as pool:
+        pool.submit(abs, -1)
+    assert _wait_gone(set(multiprocessing.active_children()) - before, within_s=10) == set()
+
+
+def test_the_plain_executor_leaves_such_workers_waiting(monkeypatch):
+    # the oracle: with the standard library's context manager the workers stay
+    _interrupted_start(monkeypatch, comes_up=False)
+    before = set(multiprocessing.active_children())
+    with pytest.raises((Interrupt, RuntimeError)):
+        with process.ProcessPoolExecutor(2) as pool:
+            pool.submit(abs, -1)
+    stuck = set(multiprocessing.active_children()) - before
+    try:
+        assert len(_wait_gone(stuck, within_s=2)) == 2
+    finally:
+        for child in stuck:
+            child.terminate()
+            child.join()
 
 
 def test_the_plain_executor_hides_that_interrupt(monkeypatch):
