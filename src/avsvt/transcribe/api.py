@@ -67,6 +67,7 @@ def transcribe_array(
     decoder: DecoderConfig | None = None,
     f0_pitch: bool = False,
     batch_size: int = 8,
+    enhance: bool = False,
 ) -> list[Note]:
     """Transcribe 16 kHz mono audio (and 50 fps crops aligned with it) with ``predictor``.
 
@@ -80,6 +81,8 @@ def transcribe_array(
             (fractional MIDI, :func:`avsvt.decoding.refine_pitch_with_f0`) instead of its integer
             class (the reference's).
         batch_size: Utterances per forward pass of a model.
+        enhance: First clean the audio with DeepFilterNet3 (:mod:`avsvt.enhance`): helps the f0
+            tracker in steady noise; a speech model, it can weaken long held notes.
 
     Returns:
         Notes sorted by onset.
@@ -89,6 +92,10 @@ def transcribe_array(
     """
     if len(audio) == 0:
         raise DataError("audio has no samples")
+    if enhance:
+        from avsvt.enhance import enhance as deepfilter
+
+        audio = deepfilter(audio, SAMPLE_RATE)
     if isinstance(predictor, F0NoteTracker):
         return transcribe_f0(audio, predictor.settings)
     from avsvt.models.apply import apply_model
@@ -112,10 +119,13 @@ def timed_transcription(
     f0_pitch: bool = False,
     messages: list[str] | None = None,
     video_gaps_s: list[tuple[float, float]] | None = None,
+    enhance: bool = False,
 ) -> TranscriptionResult:
     """Run :func:`transcribe_array` and wrap the notes with timing information."""
     start = time.perf_counter()
-    notes = transcribe_array(audio, predictor, video=video, decoder=decoder, f0_pitch=f0_pitch)
+    notes = transcribe_array(
+        audio, predictor, video=video, decoder=decoder, f0_pitch=f0_pitch, enhance=enhance
+    )
     return TranscriptionResult(
         notes=notes,
         duration_s=len(audio) / SAMPLE_RATE,
@@ -133,6 +143,7 @@ def transcribe_file(
     model: str | Path | Transcription | None = None,
     decoder: DecoderConfig | None = None,
     f0_pitch: bool = False,
+    enhance: bool = False,
 ) -> TranscriptionResult:
     """Transcribe a recording (and its singer's lip video) to notes.
 
@@ -145,6 +156,7 @@ def transcribe_file(
             or None for the built-in f0 note tracker (audio only).
         decoder: Decoder settings for a model.
         f0_pitch: For a model: note pitch from the voice's f0 (see :func:`transcribe_array`).
+        enhance: DeepFilterNet3 before transcription (see :func:`transcribe_array`).
 
     Returns:
         The notes with timing information and any remarks (fallbacks, repairs).
@@ -181,4 +193,5 @@ def transcribe_file(
         f0_pitch=f0_pitch,
         messages=messages,
         video_gaps_s=gaps,
+        enhance=enhance,
     )
