@@ -12,8 +12,9 @@ training and feature throughput. Sections written (between <!-- harness:NAME -->
 * embedded: the embedded test split, every system, clean and accompaniment at -10..10 dB, with the
   reference's published A/AV numbers beside (a different dataset);
 * vocadito: ../shared/data/vocadito (real singing) against both annotators;
-* vocadito-noisy: vocadito mixed with embedded accompaniment and with white noise at five SNRs
-  (audio-only systems);
+* vocadito-noisy: vocadito mixed with embedded accompaniment, with white noise and (where
+  fluidsynth and the FluidR3_GM soundfont are installed) with a General MIDI band rendered from our
+  own MIDI (benchmarks/gm_accomp.py) at five SNRs (audio-only systems);
 * speed: transcription time and peak memory for 30 s, 10 min and 60 min inputs, against basic-pitch;
 * throughput: noise mixing, corpus synthesis, features and training steps per second.
 
@@ -38,6 +39,7 @@ from avsvt.data.n20em import Song, load_songs
 from avsvt.metrics import METRICS
 from avsvt.noise.synthesis import NoiseMixer
 from avsvt.report import CLEAN, Condition
+from gm_accomp import DEFAULT_CACHE, choose_arrangement, gm_accompaniment, renderer_missing
 from harness import (
     BASIC_PITCH,
     BASIC_PITCH_GRID,
@@ -181,6 +183,9 @@ def main() -> None:
         "--only", nargs="+", choices=SECTIONS, default=SECTIONS, help="regenerate these sections"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument(
+        "--cache", type=Path, default=DEFAULT_CACHE, help="rendered GM band accompaniments"
+    )
     args = parser.parse_args()
     if not (args.run / "corpus" / "annotations.json").exists():
         raise SystemExit(f"{args.run}: no finished demo run here (run `make demo` first)")
@@ -272,21 +277,39 @@ def main() -> None:
             )
             accomp = read_audio(test[0].accomp_path)
             white = np.random.default_rng(0).standard_normal(SAMPLE_RATE * 10).astype(np.float32)
+            noises = [("accomp", accomp), ("white", white)]
+            clip_s = len(vocadito["vocadito_1"].audio) / SAMPLE_RATE
+            band = gm_accompaniment(clip_s, seed=0, cache_dir=args.cache)
+            if band is None:
+                print(f"vocadito-noisy: no GM band column: {renderer_missing()}")
+            else:
+                noises.append(("GM band", band))
             noisy: dict[str, list[AccuracyRow]] = {}
-            for noise_name, noise in (("accomp", accomp), ("white", white)):
+            for noise_name, noise in noises:
                 for snr in snrs:
                     systems = systems_for(condition_name(snr), args.run, base, video=False)
                     noisy[f"{noise_name} {snr} dB"] = accuracy_rows(
                         systems, with_noise(vocadito, noise, snr)
                     )
+            gm_text = (
+                ""
+                if band is None
+                else " The GM band is a General MIDI arrangement of our own (seed 0:"
+                f" {choose_arrangement(0).describe()}), rendered with fluidsynth and the FluidR3_GM"
+                " soundfont by `benchmarks/gm_accomp.py` to the clip's length; no model ever"
+                " trains on it."
+            )
             doc = put(
                 doc,
                 "vocadito-noisy",
                 f"### vocadito_1 with noise (F1 %, audio-only systems)\n\nThe recording mixed (the"
                 f" reference's mixing rule) with the accompaniment of embedded test song"
-                f" {test[0].song_id} (tiled) and with white noise (seed 0); demo A is the"
-                " stage-2 model trained at the same SNR of accompaniment (white noise is unseen"
-                " by it).\n\n" + metric_tables(noisy),
+                f" {test[0].song_id} (tiled), with white noise (seed 0)"
+                + ("" if band is None else " and with a GM band")
+                + "; demo A is the stage-2 model trained at the same SNR of accompaniment (white"
+                + (" noise is" if band is None else " noise and the GM band are")
+                + f" unseen by it).{gm_text}\n\n"
+                + metric_tables(noisy),
             )
 
     if "speed" in args.only:
