@@ -57,3 +57,25 @@ def test_unwritable_directory_is_reported(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(AvsvtError, match="cannot write here"):
         write_audio(blocker / "x.wav", np.zeros(10, np.float32))
+
+
+def test_the_next_write_removes_what_a_crashed_write_left_and_nothing_else(tmp_path):
+    from avsvt.data.atomic import write_text_atomic
+
+    target = tmp_path / "best.safetensors"
+    # what a SIGKILL during a write leaves (seen after a killed stage-1 run: CI, 2026-12-01)
+    leftover = tmp_path / ".best.safetensors.tmp-564k7eeg.safetensors"
+    leftover.write_bytes(b"half a checkpoint")
+    # files that are not this module's leftovers of this target: a user's, another target's
+    kept = [
+        tmp_path / ".best.safetensors.tmp-mine.safetensors",
+        tmp_path / "best.safetensors.tmp-564k7eeg.safetensors",
+        tmp_path / ".last.pt.tmp-564k7eeg.pt",
+        tmp_path / ".best.safetensors.tmp-564k7eeg.safetensors.bak",
+    ]
+    for path in kept:
+        path.write_bytes(b"keep me")
+    write_text_atomic(target, "{}")
+    assert target.read_text() == "{}"
+    assert not leftover.exists()
+    assert all(path.read_bytes() == b"keep me" for path in kept)

@@ -1,7 +1,8 @@
 """Atomic file writes: write to a temporary file beside the target, then rename.
 
-A reader never sees a partial file under a final name; a crash leaves at most a hidden
-``.<name>.tmp-*`` file, which the next write of the same target replaces.
+A reader never sees a partial file under a final name; a crash (SIGKILL, power loss) leaves at
+most a hidden ``.<name>.tmp-XXXXXXXX<suffix>`` file, which the next successful write of the same
+target removes (the name is this module's own pattern; writers of one folder hold its lock).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,12 +43,25 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, target)
+        _remove_leftovers(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise AvsvtError(f"cannot write: {exc.strerror or exc}", path=target) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Remove temporary files of ``target`` that a crashed earlier write left (our pattern only)."""
+    pattern = re.compile(
+        rf"\.{re.escape(target.name)}\.tmp-[a-z0-9_]{{8}}{re.escape(target.suffix)}"
+    )
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent):
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:
