@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,7 @@ def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
 
 
 BUILT_IN = "avsvt built-in (f0 notes)"
+DEFAULT = "avsvt default (pitch network)"
 PYIN = "pyin (issue 10 pipeline)"
 BASIC_PITCH = "basic-pitch 0.4.0 (ONNX)"
 TUNED = ", tuned on valid"
@@ -102,11 +103,28 @@ def peer_systems(tuned: TunedPeers | None = None) -> dict[str, Transcribe]:
     return systems
 
 
-def all_systems(tuned: TunedPeers | None = None) -> dict[str, Transcribe]:
-    """Our built-in transcription (``avsvt transcribe`` without --model), then the peers."""
-    from avsvt.f0notes import transcribe_f0
+def default_model_system() -> Transcribe:
+    """The default model (``avsvt transcribe`` without --model), loaded on its first call."""
+    loaded: list[Any] = []
 
-    return {BUILT_IN: listening(transcribe_f0), **peer_systems(tuned)}
+    def transcribe(audio: Audio) -> list[Note]:
+        if not loaded:
+            from avsvt.transcribe.predictor import load_predictor
+
+            loaded.append(load_predictor(None))
+        notes: list[Note] = loaded[0].transcribe(audio)
+        return notes
+
+    return listening(transcribe)
+
+
+def all_systems(tuned: TunedPeers | None = None) -> dict[str, Transcribe]:
+    """Our default model (when shipped) and f0 tracker (``--model f0``), then the peers."""
+    from avsvt.f0notes import transcribe_f0
+    from avsvt.transcribe.predictor import DEFAULT_MODEL
+
+    ours = {DEFAULT: default_model_system()} if DEFAULT_MODEL.exists() else {}
+    return {**ours, BUILT_IN: listening(transcribe_f0), **peer_systems(tuned)}
 
 
 PYIN_GRID: tuple[PyinSettings, ...] = tuple(

@@ -452,6 +452,19 @@ def _read_config_text(file: Path) -> str:
         raise ConfigError(f"invalid YAML (not UTF-8 text: {exc.reason})", path=file) from None
 
 
+def config_recipe(path: str | Path) -> str | None:
+    """The top-level ``recipe`` of a config file, or None (absent or unreadable).
+
+    An unreadable file gives None: :func:`load_config` then reports what is wrong with it.
+    """
+    try:
+        data = yaml_load(_read_config_text(Path(path)))
+    except Exception:  # noqa: BLE001 - load_config reports the problem with its file
+        return None
+    recipe = data.get("recipe") if isinstance(data, dict) else None
+    return recipe if isinstance(recipe, str) else None
+
+
 def load_config(cls: type[T], path: str | Path | None, overrides: Sequence[str] = ()) -> T:
     """Read a YAML config file (or only defaults when ``path`` is None) into dataclass ``cls``.
 

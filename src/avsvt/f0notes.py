@@ -22,7 +22,7 @@ import itertools
 import json
 import math
 from bisect import bisect_left, insort
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -223,9 +223,11 @@ class F0Fit:
 
 
 def fit_f0_notes(
-    audio: Sequence[npt.NDArray[np.floating]],
+    audio: Sequence[Any],
     references: Sequence[Sequence[Note]],
     grid: Mapping[str, Sequence[float]] = F0NOTE_GRID,
+    *,
+    tracker: Callable[[Any, F0NoteSettings], F0Track] = track_f0,
 ) -> F0Fit:
     """Fit the tracker's settings: the grid point with the best song-averaged COnPOff F1.
 
@@ -236,6 +238,9 @@ def fit_f0_notes(
         audio: 16 kHz solo-voice recordings (the validation split's vocals).
         references: Their notes.
         grid: ``{F0NoteSettings field: candidate values}``.
+        tracker: ``(item of audio, settings) -> f0 track``; it may depend on the settings'
+            ``max_aperiodicity`` only (YIN by default; the pitch network's outputs give theirs,
+            :mod:`avsvt.pitchnet`).
     """
     names = list(grid)
     tracks: dict[float, list[F0Track]] = {}
@@ -245,7 +250,7 @@ def fit_f0_notes(
     for values in itertools.product(*grid.values()):
         settings = F0NoteSettings(**dict(zip(names, values, strict=True)))  # type: ignore[arg-type]
         if settings.max_aperiodicity not in tracks:
-            tracks[settings.max_aperiodicity] = [track_f0(a, settings) for a in audio]
+            tracks[settings.max_aperiodicity] = [tracker(a, settings) for a in audio]
         scores = mean_scores(
             [
                 score_notes(list(ref), f0_notes(track, settings))

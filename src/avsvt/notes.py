@@ -45,6 +45,12 @@ def midi_to_hz(pitch_midi: float) -> float:
     return float(A4_HZ * 2.0 ** ((pitch_midi - A4_MIDI) / SEMITONES_PER_OCTAVE))
 
 
+def midi_to_hz_array(pitch_midi: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """:func:`midi_to_hz` over an array of fractional MIDI numbers."""
+    midi = np.asarray(pitch_midi, dtype=np.float64)
+    return np.asarray(A4_HZ * 2.0 ** ((midi - A4_MIDI) / SEMITONES_PER_OCTAVE), dtype=np.float64)
+
+
 def hz_to_midi(pitch_hz: float) -> float:
     """Convert Hz to a fractional MIDI number (``pitch_hz`` must be positive)."""
     return A4_MIDI + SEMITONES_PER_OCTAVE * math.log2(pitch_hz / A4_HZ)

@@ -7,9 +7,16 @@ from pathlib import Path
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from avsvt.config import load_config
+    from avsvt.config import config_recipe, load_config
     from avsvt.recipes.config import RunConfig
 
+    if config_recipe(args.config) == "default-model":
+        from avsvt.pitchnet.recipe import DefaultModelRun, run_default_model
+
+        recipe = load_config(DefaultModelRun, args.config, args.set or ())
+        path = run_default_model(recipe)
+        print(f"default model: {path.resolve()}")
+        return 0
     config = load_config(RunConfig, args.config, args.set or ())  # all checked, without torch
     from avsvt.recipes.pipeline import run_pipeline
 

@@ -46,6 +46,10 @@ class Singer:
     vibrato_cents: float
     jitter: float
     shimmer: float
+    # untrained-singer variety (0 in the embedded corpus; the pitch model's data draws them)
+    tuning_cents: float = 0.0  # the whole song off the equal-tempered grid
+    note_error_cents: float = 0.0  # s.d. of each note's own miss of its target
+    drift_cents: float = 0.0  # s.d. of a slow random walk of the pitch over the song
 
 
 @dataclass(frozen=True)

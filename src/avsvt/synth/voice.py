@@ -11,6 +11,8 @@ offset, so the labels are the notes actually sung.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import uniform_filter1d
@@ -68,7 +70,9 @@ def _control_tracks(
         if hi <= lo:
             continue
         t = times[lo:hi] - note.onset_s
-        target = float(note.pitch_midi)
+        target = float(note.pitch_midi) + singer.tuning_cents / 100
+        if singer.note_error_cents:
+            target += float(rng.normal(0.0, singer.note_error_cents / 100))
         legato = previous is not None and note.onset_s - previous.offset_s < 0.01
         start = (
             float(previous.pitch_midi) if legato and previous else target - rng.uniform(0.2, 1.0)
@@ -100,12 +104,40 @@ def _control_tracks(
         pitch = np.interp(np.arange(n_control), voiced_idx, pitch[voiced_idx])
     jitter = uniform_filter1d(rng.standard_normal(n_control), 3) * singer.jitter * 12 / np.log(2)
     pitch = pitch + jitter / 12  # jitter is relative f0 deviation, here in semitones
+    if singer.drift_cents:  # a slow walk: steps every 0.5 s, smoothed
+        n_steps = n_control // 100 + 2
+        walk = np.cumsum(rng.normal(0.0, singer.drift_cents / 100 / 3, n_steps))
+        walk -= walk.mean()
+        pitch = pitch + np.interp(np.arange(n_control), np.arange(n_steps) * 100, walk)
     formants = uniform_filter1d(formants, size=7, axis=0) * singer.formant_scale
     return pitch, amp, formants
 
 
 def render_vocals(plan: SongPlan, rng: np.random.Generator) -> npt.NDArray[np.float32]:
     """Render a song plan's vocals at 16 kHz (float32, peak about 0.5-0.8)."""
+    return render_vocals_with_f0(plan, rng).audio
+
+
+@dataclass(frozen=True)
+class SungVoice:
+    """Rendered vocals and the f0 they were rendered on.
+
+    Attributes:
+        audio: (samples,) float32 16 kHz vocals, peak about 0.5-0.8.
+        f0_midi: (C,) the pitch of the glottal source per control frame (fractional MIDI,
+            vibrato, scoops and jitter included; meaningful where ``amplitude`` > 0).
+        amplitude: (C,) the voicing amplitude per control frame (0 = no voice).
+        fps: Control frames per second (frame ``c`` at ``c / fps`` s).
+    """
+
+    audio: npt.NDArray[np.float32]
+    f0_midi: FloatArray
+    amplitude: FloatArray
+    fps: float = SAMPLE_RATE / CONTROL_HOP
+
+
+def render_vocals_with_f0(plan: SongPlan, rng: np.random.Generator) -> SungVoice:
+    """:func:`render_vocals`, with the f0 track the voice was rendered on (the same bytes)."""
     n = int(round(plan.duration_s * SAMPLE_RATE))
     n_control = n // CONTROL_HOP + 2
     pitch, amp, formants = _control_tracks(plan, n_control, rng)
@@ -132,7 +164,7 @@ def render_vocals(plan: SongPlan, rng: np.random.Generator) -> npt.NDArray[np.fl
     audio = voice + breath + _consonants_and_breaths(plan, n, rng)
     audio = _reverb(audio, rng)
     audio *= float(rng.uniform(0.5, 0.8)) / max(np.abs(audio).max(), 1e-9)
-    return audio.astype(np.float32)
+    return SungVoice(audio.astype(np.float32), pitch, amp)
 
 
 def _highpass(x: FloatArray, cutoff_hz: float) -> FloatArray:

@@ -98,6 +98,10 @@ def transcribe_array(
         audio = deepfilter(audio, SAMPLE_RATE)
     if isinstance(predictor, F0NoteTracker):
         return transcribe_f0(audio, predictor.settings)
+    from avsvt.pitchnet.track import PitchNetTracker
+
+    if isinstance(predictor, PitchNetTracker):
+        return predictor.transcribe(audio)
     from avsvt.models.apply import apply_model
 
     outputs = apply_model(predictor, audio=audio, video=video, batch_size=batch_size)
@@ -153,7 +157,8 @@ def transcribe_file(
         video: A lip video (mp4/avi/mkv/mpg, or an N20EMv2 ``.npy`` of mouth crops), used when the
             model takes video; lost faces are handled as :func:`load_video` documents.
         model: A checkpoint path, an already loaded model (a Transcriber or an F0NoteTracker),
-            or None for the built-in f0 note tracker (audio only).
+            ``"f0"`` for the built-in f0 note tracker (audio only), or None for the default
+            model (:data:`avsvt.transcribe.predictor.DEFAULT_MODEL`).
         decoder: Decoder settings for a model.
         f0_pitch: For a model: note pitch from the voice's f0 (see :func:`transcribe_array`).
         enhance: DeepFilterNet3 before transcription (see :func:`transcribe_array`).
@@ -168,7 +173,7 @@ def transcribe_file(
     from avsvt.transcribe.inputs import load_audio, load_video
 
     predictor = model if not isinstance(model, (str, Path, type(None))) else load_predictor(model)
-    video_only = not isinstance(predictor, F0NoteTracker) and predictor.modality == "video"
+    video_only = getattr(predictor, "modality", "audio") == "video"
     if video_only and video is None:
         raise DataError(
             "a video-only model needs the singer's lip video (give --video)", path=audio

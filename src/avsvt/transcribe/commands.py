@@ -27,6 +27,16 @@ def _formats(text: str) -> list[str]:
     return formats
 
 
+def _model_identity(model: str | None) -> dict[str, Any] | str | None:
+    """The model part of a request: the f0 tracker by name, else the file's identity."""
+    from avsvt.transcribe.outputs import file_identity
+    from avsvt.transcribe.predictor import DEFAULT_MODEL, F0_TRACKER_NAME
+
+    if model is not None and str(model) == F0_TRACKER_NAME:
+        return F0_TRACKER_NAME
+    return file_identity(DEFAULT_MODEL if model is None else model)
+
+
 def _request(args: argparse.Namespace, audio_path: Path, paths: dict[str, Path]) -> dict[str, Any]:
     """What one input's outputs depend on: a rerun with the same request may skip or finish it."""
     from avsvt.transcribe.outputs import file_identity
@@ -34,7 +44,7 @@ def _request(args: argparse.Namespace, audio_path: Path, paths: dict[str, Path])
     return {
         "audio": file_identity(audio_path),
         "video": file_identity(args.video),
-        "model": file_identity(args.model),
+        "model": _model_identity(args.model),
         "f0_pitch": bool(args.f0_pitch),
         "enhance": bool(args.enhance),
         "outputs": sorted(p.name for p in paths.values()),
@@ -77,7 +87,7 @@ def _check_inputs(args: argparse.Namespace) -> tuple[list[Path], int]:
     """
     from avsvt.data.files import not_a_file, require_file
 
-    if args.model is not None:
+    if args.model is not None and str(args.model) != "f0":
         require_file(args.model, missing="model file not found")
     if args.video is not None:
         require_file(args.video)
@@ -188,9 +198,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument(
         "--model",
         default=None,
-        help="a transcriber checkpoint from `avsvt run` (best.safetensors or last.pt of any "
-        "stage) or an f0-notes model file (.json) (default: the built-in f0 note tracker, "
-        "audio only)",
+        help="`f0` for the built-in f0 note tracker (fastest; clean solo voice), a transcriber "
+        "checkpoint from `avsvt run` (best.safetensors or last.pt of any stage, or the "
+        "model.safetensors of configs/default-model.yaml) or an f0-notes model file (.json) "
+        "(default: the learned default model shipped in the package, audio only)",
     )
     p.add_argument(
         "--f0-pitch",

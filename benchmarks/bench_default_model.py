@@ -1,0 +1,72 @@
+"""The learned default model against the built-in f0 tracker on vocadito_1 in noise and music.
+
+Conditions (the reference's mixing rule, as ``benchmarks/run.py`` mixes its vocadito-noisy
+conditions): clean; white noise at 0 / -5 dB; the embedded corpus' accompaniment of the demo run's
+first test song and the GM band of ``benchmarks/gm_accomp.py`` (seed 0, which no model trains on)
+at 10 / 5 / 0 / -5 dB. Prints COnPOff F1 % (mean of annotators A1 / A2) per system and condition,
+and each system's real-time factor on the clean clip. vocadito_1 is a check, never a tuning set.
+
+Run: .venv/bin/python benchmarks/bench_default_model.py [--model PATH] [--run runs/demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from avsvt.data.audio import read_audio
+from avsvt.data.n20em import load_songs
+from avsvt.metrics import score_notes
+from avsvt.transcribe.api import transcribe_array
+from avsvt.transcribe.predictor import F0NoteTracker, load_predictor
+from gm_accomp import gm_accompaniment, renderer_missing
+from harness import vocadito_inputs, with_noise
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, default=None, help="default: the shipped model")
+    parser.add_argument("--run", type=Path, default=ROOT / "runs" / "demo")
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    vocadito = vocadito_inputs(args.shared)
+    ((name, clip),) = vocadito.items()
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal(len(clip.audio)).astype(np.float32)
+    conditions = {"clean": vocadito}
+    for snr_db in (0, -5):
+        conditions[f"white {snr_db}"] = with_noise(vocadito, white, snr_db)
+    test = [s for s in load_songs(args.run / "corpus") if s.split == "test"]
+    music = {"accomp": read_audio(test[0].accomp_path)}
+    band = gm_accompaniment(len(clip.audio) / 16_000, seed=0)
+    if band is None:
+        print(f"no GM band: {renderer_missing()}")
+    else:
+        music["GM band"] = band
+    for label, noise in music.items():
+        for snr_db in (10, 5, 0, -5):
+            conditions[f"{label} {snr_db}"] = with_noise(vocadito, noise, snr_db)
+    systems = {"f0 tracker": F0NoteTracker(), "default model": load_predictor(args.model)}
+    print("| system | " + " | ".join(conditions) + " | x real time |")
+    print("|---|" + "---|" * (len(conditions) + 1))
+    for system, predictor in systems.items():
+        cells = []
+        speed = 0.0
+        for condition, inputs in conditions.items():
+            audio = inputs[name].audio
+            start = time.perf_counter()
+            notes = transcribe_array(audio, predictor)
+            if condition == "clean":
+                speed = len(audio) / 16_000 / (time.perf_counter() - start)
+            f1 = [100 * score_notes(r, notes).COnPOff.f1 for r in inputs[name].references.values()]
+            cells.append(f"{np.mean(f1):.1f}")
+        print(f"| {system} | " + " | ".join(cells) + f" | {speed:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

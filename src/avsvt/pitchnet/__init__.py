@@ -1,0 +1,1 @@
+"""The learned default transcriber: a harmonic pitch-salience network and its note decoding."""

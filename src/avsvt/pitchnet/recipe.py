@@ -1,0 +1,75 @@
+"""``avsvt run configs/default-model.yaml``: the recipe of the default model.
+
+A config whose top-level ``recipe`` is ``default-model`` is this recipe rather than the
+two-stage pipeline. It writes into ``out_dir`` (new, empty or an avsvt run, as the pipeline's):
+
+* ``stems/``: the generated songs (cleared and redrawn when ``train``'s data settings change);
+* ``model/``: ``last.pt`` (resumable), ``log.csv``, the finished ``model.safetensors`` and
+  ``results.json`` (the fitted segmentation and its validation scores); cleared when any training
+  setting changes.
+
+The shipped default model (:data:`avsvt.transcribe.predictor.DEFAULT_MODEL`) is this recipe's
+``model/model.safetensors`` with the settings of ``configs/default-model.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from avsvt.config import to_dict
+from avsvt.data.atomic import write_text_atomic
+from avsvt.data.lock import run_lock
+from avsvt.pitchnet.train import PitchTrainConfig, train_default_model
+from avsvt.recipes.steps import check_run_folder, claim_run_folder, fresh_dir, seal_dir
+
+logger = logging.getLogger(__name__)
+
+RECIPE_NAME = "default-model"
+
+
+@dataclass(frozen=True)
+class DefaultModelRun:
+    """The default-model recipe's config (``configs/default-model.yaml``)."""
+
+    recipe: Literal["default-model"] = "default-model"
+    out_dir: str = "runs/default-model"
+    progress: bool = True
+    train: PitchTrainConfig = field(default_factory=PitchTrainConfig)
+
+
+def run_default_model(config: DefaultModelRun) -> Path:
+    """Run (or finish) the recipe; returns the model file."""
+    out = Path(config.out_dir)
+    check_run_folder(out)
+    with run_lock(out):
+        claim_run_folder(out)
+        train = config.train
+        data_settings = {
+            "seed": train.seed,
+            "n_songs": train.n_songs,
+            "n_valid_songs": train.n_valid_songs,
+            "song_s": train.song_s,
+        }
+        model_dir = out / "model"
+        results = model_dir / "results.json"
+        settings = to_dict(train)
+        stems = fresh_dir(out / "stems", data_settings)
+        model_dir = fresh_dir(model_dir, settings)
+        if results.exists():
+            logger.info("already trained: %s", model_dir / "model.safetensors")
+            seal_dir(stems)
+            seal_dir(model_dir)
+            return model_dir / "model.safetensors"
+        path = train_default_model(model_dir, train, stems_dir=stems, progress=config.progress)
+        seal_dir(stems)
+        from avsvt.pitchnet.track import load_pitchnet
+
+        tracker = load_pitchnet(path)
+        body = {"f0notes": to_dict(tracker.settings), "info": tracker.info}
+        write_text_atomic(results, json.dumps(body, indent=2) + "\n")
+        seal_dir(model_dir)
+        return path

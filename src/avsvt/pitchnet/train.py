@@ -1,0 +1,296 @@
+"""Training the pitch network: generated stems, on-the-fly mixtures, resumable steps.
+
+1. **stems**: ``n_songs`` training and ``n_valid_songs`` validation songs
+   (:func:`avsvt.pitchnet.data.render_stems`), each written as ``stems/<seed>.npz`` atomically
+   and skipped when present, rendered on ``workers`` processes;
+2. **steps**: Adam with a warm-up and a cosine decay; batch ``k`` is drawn from the seed
+   ``(seed, k)`` alone, so a run killed at any point and resumed from ``last.pt`` (written every
+   ``checkpoint_every`` steps) makes the same steps as one that was not;
+3. **fit**: the note segmentation (:func:`avsvt.f0notes.fit_f0_notes`, its voicing threshold
+   included) on validation mixtures drawn like the training ones;
+4. **model**: ``model.safetensors``, the weights with their config, the fitted segmentation and
+   how they were obtained (:mod:`avsvt.pitchnet.io`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from avsvt.config import check_count, check_number, check_seed
+from avsvt.constants import SAMPLE_RATE
+from avsvt.data.atomic import atomic_path, write_text_atomic
+from avsvt.f0notes import F0NoteSettings, fit_f0_notes
+from avsvt.models.checkpoint import load_training_state, save_training_state
+from avsvt.notes import Note
+from avsvt.parallel import worker_pool
+from avsvt.pitchnet.data import Stems, draw_batch, mix_example, render_stems
+from avsvt.pitchnet.model import PitchNet, PitchNetConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PitchTrainConfig:
+    """The recipe of the default model (``configs/default-model.yaml``)."""
+
+    seed: int = 0
+    n_songs: int = 240
+    n_valid_songs: int = 24
+    song_s: float = 16.0
+    steps: int = 1500
+    batch_size: int = 8
+    crop_s: float = 4.0
+    lr: float = 2e-3
+    warmup_steps: int = 50
+    checkpoint_every: int = 50
+    workers: int = 2
+    threads: int = 2
+    model: PitchNetConfig = field(default_factory=PitchNetConfig)
+
+    def __post_init__(self) -> None:
+        check_seed("seed", self.seed)
+        check_count("n_songs", self.n_songs, minimum=1)
+        check_count("n_valid_songs", self.n_valid_songs, minimum=1)
+        check_number("song_s", self.song_s, above=2.0)
+        check_count("steps", self.steps, minimum=1)
+        check_count("batch_size", self.batch_size, minimum=1)
+        check_number("crop_s", self.crop_s, above=0.1)
+        check_number("lr", self.lr, above=0)
+        check_count("warmup_steps", self.warmup_steps, minimum=0)
+        check_count("checkpoint_every", self.checkpoint_every, minimum=1)
+        check_count("workers", self.workers, minimum=1)
+        check_count("threads", self.threads, minimum=1)
+
+    def train_seeds(self) -> list[int]:
+        """The seeds of the training songs."""
+        return [self.seed * 1_000_000 + i for i in range(self.n_songs)]
+
+    def valid_seeds(self) -> list[int]:
+        """The seeds of the validation songs (disjoint from the training ones)."""
+        return [self.seed * 1_000_000 + 500_000 + i for i in range(self.n_valid_songs)]
+
+
+def _save_stems(path: Path, stems: Stems) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **asdict(stems))
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+def _load_stems(path: Path) -> Stems:
+    with np.load(path, allow_pickle=False) as data:
+        return Stems(**{name: data[name] for name in data.files})
+
+
+def _stems_job(args: tuple[Path, int, float]) -> None:
+    path, seed, duration_s = args
+    _save_stems(path, render_stems(seed, duration_s))
+
+
+def build_pool(
+    folder: Path, seeds: list[int], duration_s: float, *, workers: int, progress: bool
+) -> list[Stems]:
+    """Render (or read back) the stems of ``seeds`` under ``folder``."""
+    from tqdm import tqdm
+
+    paths = [folder / f"{seed}.npz" for seed in seeds]
+    todo = [(p, s, duration_s) for p, s in zip(paths, seeds, strict=True) if not p.exists()]
+    if todo:
+        with (
+            worker_pool(workers) as pool,
+            tqdm(total=len(todo), desc="stems", unit="song", disable=not progress) as bar,
+        ):
+            for _ in pool.map(_stems_job, todo):
+                bar.update()
+    return [_load_stems(p) for p in paths]
+
+
+def learning_rate(step: int, config: PitchTrainConfig) -> float:
+    """Linear warm-up to ``lr``, then a cosine decay to ``lr / 20`` at the last step."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def pitch_loss(
+    salience: torch.Tensor, voicing: torch.Tensor, target: torch.Tensor, voiced: torch.Tensor
+) -> torch.Tensor:
+    """Binary cross-entropy of the salience bins (mean over bins) plus that of voicing."""
+    return F.binary_cross_entropy_with_logits(salience, target) * target.shape[
+        -1
+    ] / 10 + F.binary_cross_entropy_with_logits(voicing, voiced)
+
+
+def _write_log(path: Path, rows: list[dict[str, float]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["step"])
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def train_steps(
+    model: PitchNet,
+    pool: list[Stems],
+    config: PitchTrainConfig,
+    run_dir: Path,
+    *,
+    progress: bool = True,
+    stop_after_steps: int | None = None,
+) -> list[dict[str, float]]:
+    """The optimiser steps (module docstring, 2), resumed from ``run_dir/last.pt``."""
+    from tqdm import tqdm
+
+    torch.manual_seed(config.seed)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    last = run_dir / "last.pt"
+    start, history = 0, []
+    if last.exists():
+        state = load_training_state(last)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        start, history = int(state["global_step"]), list(state["history"])
+    crop = int(round(config.crop_s * SAMPLE_RATE))
+    losses: list[float] = []
+    model.train()
+    done_now = 0
+    with tqdm(
+        total=config.steps, initial=start, desc="pitch model", unit="step", disable=not progress
+    ) as bar:
+        for step in range(start, config.steps):
+            batch = draw_batch(
+                pool, (config.seed, step), config.batch_size, crop, config.model.spectrogram
+            )
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate(step, config)
+            salience, voicing = model(torch.from_numpy(batch.audio))
+            loss = pitch_loss(
+                salience, voicing, torch.from_numpy(batch.salience), torch.from_numpy(batch.voiced)
+            )
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimiser.step()
+            losses.append(float(loss.detach()))
+            bar.update()
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+            done_now += 1
+            if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+                history.append({"step": float(step + 1), "train_loss": float(np.mean(losses))})
+                losses = []
+                save_training_state(
+                    last,
+                    {
+                        "model": model.state_dict(),
+                        "optimiser": optimiser.state_dict(),
+                        "epoch": 0,
+                        "global_step": step + 1,
+                        "history": history,
+                    },
+                )
+                _write_log(run_dir / "log.csv", history)
+            if stop_after_steps is not None and done_now >= stop_after_steps:
+                break
+    return history
+
+
+FIT_GRID: dict[str, tuple[float, ...]] = {
+    "max_aperiodicity": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "split_semitones": (0.5, 0.7, 1.0),
+    "hold_frames": (1, 3, 5, 8),
+    "min_note_s": (0.05, 0.08, 0.1),
+    "onset_shift_s": (-0.03, -0.015, 0.0),
+}
+"""The segmentation settings fitted on the validation mixtures (``max_aperiodicity`` is
+``1 - voicing threshold``)."""
+
+
+def validation_mixtures(
+    pool: list[Stems], config: PitchTrainConfig, per_song: int = 2
+) -> list[tuple[np.ndarray, list[Note]]]:
+    """Whole-song mixtures of the validation stems, drawn like training ones, with their notes."""
+    out = []
+    for i, stems in enumerate(pool):
+        for k in range(per_song):
+            rng = np.random.default_rng([config.seed, 99, i, k])
+            other = pool[(i + 1 + k) % len(pool)]
+            audio, _ = mix_example(stems, other, rng, len(stems.vocals))
+            notes = [Note(float(a), float(b), float(p)) for a, b, p in stems.notes]
+            out.append((audio, notes))
+    return out
+
+
+def fit_segmentation(
+    model: PitchNet, mixtures: list[tuple[np.ndarray, list[Note]]]
+) -> tuple[F0NoteSettings, dict[str, float]]:
+    """The note segmentation that scores best on ``mixtures``, and its scores."""
+    from avsvt.pitchnet.model import decode_f0
+    from avsvt.pitchnet.track import PitchNetTracker
+
+    tracker = PitchNetTracker(model, F0NoteSettings())
+    outputs = [tracker.probabilities(audio) for audio, _ in mixtures]
+    spec = model.config.spectrogram
+
+    def track(item: Any, settings: F0NoteSettings) -> Any:
+        salience, voicing = item
+        return decode_f0(salience, voicing, spec, threshold=1.0 - settings.max_aperiodicity)
+
+    fit = fit_f0_notes(outputs, [notes for _, notes in mixtures], FIT_GRID, tracker=track)
+    scores = {name: getattr(fit.scores, name).f1 for name in ("COnPOff", "COnP", "COn")}
+    return fit.settings, scores
+
+
+def train_default_model(
+    run_dir: str | Path,
+    config: PitchTrainConfig,
+    *,
+    stems_dir: Path | None = None,
+    progress: bool = True,
+) -> Path:
+    """The whole recipe (module docstring); returns the model file's path."""
+    from avsvt.pitchnet.track import config_to_dict, save_pitchnet
+
+    run_dir = Path(run_dir)
+    torch.set_num_threads(config.threads)
+    stems_dir = stems_dir or run_dir / "stems"
+    pool = build_pool(
+        stems_dir, config.train_seeds(), config.song_s, workers=config.workers, progress=progress
+    )
+    valid = build_pool(
+        stems_dir, config.valid_seeds(), config.song_s, workers=config.workers, progress=progress
+    )
+    torch.manual_seed(config.seed)
+    model = PitchNet(config.model)
+    history = train_steps(model, pool, config, run_dir, progress=progress)
+    model.eval()
+    settings, scores = fit_segmentation(model, validation_mixtures(valid, config))
+    logger.info("validation mixtures: %s", scores)
+    info = {
+        "trained_on": "generated singing (avsvt.pitchnet.data): no recording",
+        "recipe": _plain(asdict(config)),
+        "valid_scores": scores,
+        "final_train_loss": history[-1]["train_loss"] if history else None,
+        "model_config": config_to_dict(config.model),
+    }
+    path = run_dir / "model.safetensors"
+    save_pitchnet(path, model, settings, info)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

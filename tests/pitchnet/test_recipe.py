@@ -1,0 +1,69 @@
+"""``avsvt run`` of a default-model recipe, end to end on a tiny config, and the shipped model."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from avsvt.cli import main
+from avsvt.metrics import score_notes
+from avsvt.notes import Note
+from avsvt.pitchnet.data import render_stems
+from avsvt.pitchnet.track import PitchNetTracker
+from avsvt.transcribe.predictor import DEFAULT_MODEL, F0NoteTracker, load_predictor
+
+TINY = """recipe: default-model
+out_dir: {out}
+progress: false
+train:
+  n_songs: 2
+  n_valid_songs: 1
+  song_s: 3.0
+  steps: 3
+  batch_size: 2
+  crop_s: 1.0
+  warmup_steps: 1
+  checkpoint_every: 2
+  workers: 1
+  threads: 1
+  model: {{channels: 4, octave_channels: 2, octave_kernel_bins: 5}}
+"""
+
+
+def test_avsvt_run_trains_a_model_that_transcribe_loads_and_a_rerun_skips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(out=tmp_path / "run"))
+    assert main(["run", str(config)]) == 0
+    model = tmp_path / "run" / "model" / "model.safetensors"
+    assert f"default model: {model.resolve()}" in capsys.readouterr().out
+    tracker = load_predictor(model)
+    assert isinstance(tracker, PitchNetTracker)
+    assert tracker.info["recipe"]["steps"] == 3
+    assert (tmp_path / "run" / "model" / "results.json").exists()
+    before = model.stat().st_mtime_ns
+    assert main(["run", str(config)]) == 0  # done: nothing is redone
+    assert model.stat().st_mtime_ns == before
+
+
+def test_the_f0_tracker_is_there_by_name() -> None:
+    assert isinstance(load_predictor("f0"), F0NoteTracker)
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no default model shipped")
+def test_the_shipped_default_model_finds_a_generated_song_under_accompaniment() -> None:
+    """A song of seeds the recipe never draws, its band at 0 dB: the planned notes are found."""
+    torch.set_num_threads(2)
+    tracker = load_predictor(None)
+    assert isinstance(tracker, PitchNetTracker)
+    stems = render_stems(seed=987_654_321, duration_s=12.0)
+    voice_rms = np.sqrt(np.mean(stems.vocals.astype(np.float64) ** 2))
+    band_rms = np.sqrt(np.mean(stems.band.astype(np.float64) ** 2))
+    mix = (stems.vocals + stems.band * (voice_rms / band_rms)).astype(np.float32)
+    reference = [Note(float(a), float(b), float(p)) for a, b, p in stems.notes]
+    clean = score_notes(reference, tracker.transcribe(stems.vocals))
+    mixed = score_notes(reference, tracker.transcribe(mix))
+    assert clean.COnP.f1 >= 0.6, clean
+    assert mixed.COnP.f1 >= 0.4, mixed
