@@ -86,12 +86,12 @@ def test_bad_format_and_missing_model_are_clear_errors(tmp_path, capsys):
     assert "model file not found" in capsys.readouterr().err
 
 
-def test_without_model_the_built_in_f0_tracker_runs(tmp_path):
+def test_model_f0_runs_the_built_in_f0_tracker(tmp_path):
     from avsvt.testing import synth_vocal
 
     sung = [Note(0.3, 0.9, 57.0), Note(0.9, 1.6, 60.0)]
     sf.write(tmp_path / "s.wav", synth_vocal(sung, 2 * SAMPLE_RATE), SAMPLE_RATE)
-    assert main(["transcribe", str(tmp_path / "s.wav"), "--format", "csv"]) == 0
+    assert main(["transcribe", str(tmp_path / "s.wav"), "--format", "csv", "--model", "f0"]) == 0
     found = read_notes(tmp_path / "s.csv")
     assert [round(n.pitch_midi) for n in found] == [57, 60]
     assert abs(found[1].onset_s - 0.9) < 0.03

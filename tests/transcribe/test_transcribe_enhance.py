@@ -38,7 +38,9 @@ def test_enhance_recovers_onsets_that_white_noise_buried(tmp_path):
     for flag in ([], ["--enhance"]):
         out = tmp_path / ("enhanced" if flag else "plain")
         result = subprocess.run(
-            avsvt("transcribe", str(wav), "-o", str(out), "--format", "json", *flag),
+            avsvt(
+                "transcribe", str(wav), "-o", str(out), "--format", "json", "--model", "f0", *flag
+            ),
             capture_output=True,
             text=True,
         )

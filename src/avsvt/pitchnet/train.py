@@ -206,7 +206,7 @@ def train_steps(
 
 
 FIT_GRID: dict[str, tuple[float, ...]] = {
-    "max_aperiodicity": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "max_aperiodicity": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
     "split_semitones": (0.5, 0.7, 1.0),
     "hold_frames": (1, 3, 5, 8),
     "min_note_s": (0.05, 0.08, 0.1),
@@ -214,6 +214,22 @@ FIT_GRID: dict[str, tuple[float, ...]] = {
 }
 """The segmentation settings fitted on the validation mixtures (``max_aperiodicity`` is
 ``1 - voicing threshold``)."""
+
+
+def sung_notes(stems: Stems) -> list[Note]:
+    """The planned notes with the pitch actually sung: the median rendered f0 over each note.
+
+    A planned note's pitch is its target; the singer may miss it (tuning offset, note error,
+    drift), and the reference of a transcription is what was sung.
+    """
+    notes = []
+    for onset_s, offset_s, pitch in stems.notes:
+        lo, hi = int(np.ceil(onset_s * 100)), int(np.floor(offset_s * 100)) + 1
+        sung = stems.f0_midi[lo:hi][stems.voiced[lo:hi]]
+        notes.append(
+            Note(float(onset_s), float(offset_s), float(np.median(sung) if len(sung) else pitch))
+        )
+    return notes
 
 
 def validation_mixtures(
@@ -226,8 +242,7 @@ def validation_mixtures(
             rng = np.random.default_rng([config.seed, 99, i, k])
             other = pool[(i + 1 + k) % len(pool)]
             audio, _ = mix_example(stems, other, rng, len(stems.vocals))
-            notes = [Note(float(a), float(b), float(p)) for a, b, p in stems.notes]
-            out.append((audio, notes))
+            out.append((audio, sung_notes(stems)))
     return out
 
 
