@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from avsvt.config import check_count, check_number, check_seed
+from avsvt.config import check_count, check_number, check_seed, to_dict
 from avsvt.constants import SAMPLE_RATE
 from avsvt.data.atomic import atomic_path, write_text_atomic
 from avsvt.f0notes import F0NoteSettings, fit_f0_notes
@@ -293,7 +293,7 @@ def train_default_model(
     logger.info("validation mixtures: %s", scores)
     info = {
         "trained_on": "generated singing (avsvt.pitchnet.data): no recording",
-        "recipe": _plain(asdict(config)),
+        "recipe": to_dict(config),
         "valid_scores": scores,
         "final_train_loss": history[-1]["train_loss"] if history else None,
         "model_config": config_to_dict(config.model),
@@ -301,11 +301,3 @@ def train_default_model(
     path = run_dir / "model.safetensors"
     save_pitchnet(path, model, settings, info)
     return path
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
