@@ -50,6 +50,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
+from avsvt.noise.mixing import rms
+
 FloatArray = npt.NDArray[np.float64]
 Range = tuple[float, float]
 BandKind = Literal["peak", "low_shelf", "high_shelf"]
@@ -315,10 +317,6 @@ def _as_float64(audio: npt.NDArray[np.floating]) -> FloatArray:
     return x
 
 
-def _rms(x: FloatArray) -> float:
-    return float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
-
-
 def _peak(x: FloatArray) -> float:
     return float(np.max(np.abs(x))) if len(x) else 0.0
 
@@ -526,7 +524,7 @@ def compress(
     if ratio < 1.0 or attack_ms <= 0.0 or release_ms <= 0.0:
         raise ValueError("ratio must be >= 1 and the attack and release times positive")
     x = _as_float64(audio)
-    level_rms = _rms(x)
+    level_rms = rms(x)
     if level_rms <= SILENCE:
         return x
     hop = max(1, round(COMPRESSOR_HOP_S * sample_rate))
@@ -550,7 +548,7 @@ def compress(
     centres = np.arange(n_blocks) * hop + (hop - 1) / 2.0
     gain = 10.0 ** (-np.interp(np.arange(len(x)), centres, smoothed) / 20.0)
     out = x * gain
-    out_rms = _rms(out)
+    out_rms = rms(out)
     return out * (level_rms / out_rms) if out_rms > SILENCE else out
 
 
@@ -648,7 +646,7 @@ def pink_noise(n: int, rng: np.random.Generator, *, sample_rate: int = SAMPLE_RA
     spectrum /= np.sqrt(np.maximum(freqs, PINK_LOW_HZ))
     spectrum[0] = 0.0
     noise: FloatArray = np.fft.irfft(spectrum, n)
-    level = _rms(noise)
+    level = rms(noise)
     return noise / level if level > 0.0 else noise
 
 
@@ -665,14 +663,14 @@ def add_hiss(
     A silent signal gets no hiss (its level is the reference).
     """
     x = _as_float64(audio)
-    level = _rms(x)
+    level = rms(x)
     if level <= SILENCE:
         return x
     if pink:
         noise = pink_noise(len(x), rng, sample_rate=sample_rate)
     else:
         noise = rng.standard_normal(len(x))
-    noise_level = _rms(noise)
+    noise_level = rms(noise)
     if noise_level <= 0.0:
         return x
     return x + noise * (level / _db_to_amplitude(below_rms_db) / noise_level)

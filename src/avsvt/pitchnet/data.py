@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from avsvt.augment import recording_chain
 from avsvt.constants import SAMPLE_RATE
+from avsvt.noise.mixing import rms
 from avsvt.pitchnet.features import HOP_SAMPLES, TARGET_RMS, SpectrogramConfig, n_frames
 from avsvt.synth.accomp import render_accompaniment
 from avsvt.synth.band import render_band
@@ -61,10 +62,6 @@ class Stems:
     f0_midi: FloatArray
     voiced: npt.NDArray[np.bool_]
     notes: FloatArray
-
-
-def _rms(x: npt.NDArray[np.floating]) -> float:
-    return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2))) if len(x) else 0.0
 
 
 def vary_plan(plan: SongPlan, rng: np.random.Generator) -> SongPlan:
@@ -122,7 +119,7 @@ def coloured_noise(n: int, colour: str, rng: np.random.Generator) -> F32:
         f[0] = 1.0
         spectrum /= f ** (0.5 if colour == "pink" else 1.0)
         out = np.fft.irfft(spectrum, n)
-    return (out / max(_rms(out), 1e-12)).astype(np.float32)
+    return (out / max(rms(out), 1e-12)).astype(np.float32)
 
 
 def salience_target(
@@ -153,7 +150,7 @@ def mix_example(
     n_crop = min(crop_samples, n)
     start = int(rng.integers(0, (n - n_crop) // HOP_SAMPLES + 1)) * HOP_SAMPLES
     voice = stems.vocals[start : start + n_crop].astype(np.float64)
-    voice_rms = max(_rms(stems.vocals), 1e-6)
+    voice_rms = max(rms(stems.vocals), 1e-6)
     mix = voice.copy()
     if rng.random() < 0.85:
         source = stems if rng.random() < 0.75 else other
@@ -163,7 +160,7 @@ def mix_example(
         seg = accomp[a_start : a_start + n_crop]
         piece[: len(seg)] = seg
         snr_db = float(rng.uniform(-10, 20))
-        mix += piece * (voice_rms / max(_rms(accomp), 1e-6)) * 10 ** (-snr_db / 20)
+        mix += piece * (voice_rms / max(rms(accomp), 1e-6)) * 10 ** (-snr_db / 20)
     if rng.random() < 0.35:
         colour = str(rng.choice(["white", "pink", "brown"]))
         snr_db = float(rng.uniform(-10, 25))
@@ -171,7 +168,7 @@ def mix_example(
     if rng.random() < 0.8:
         mix = np.asarray(recording_chain(mix, rng), dtype=np.float64)
     level = TARGET_RMS * 10 ** (float(rng.uniform(-12, 6)) / 20)
-    mix *= level / max(_rms(mix), 1e-9)
+    mix *= level / max(rms(mix), 1e-9)
     return np.clip(mix, -1.0, 1.0).astype(np.float32), start // HOP_SAMPLES
 
 

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import math
@@ -28,13 +27,14 @@ import torch.nn.functional as F
 
 from avsvt.config import check_count, check_number, check_seed, to_dict
 from avsvt.constants import SAMPLE_RATE
-from avsvt.data.atomic import atomic_path, write_text_atomic
+from avsvt.data.atomic import atomic_path
 from avsvt.f0notes import F0NoteSettings, fit_f0_notes
 from avsvt.models.checkpoint import load_training_state, save_training_state
 from avsvt.notes import Note
 from avsvt.parallel import worker_pool
 from avsvt.pitchnet.data import Stems, draw_batch, mix_example, render_stems
 from avsvt.pitchnet.model import PitchNet, PitchNetConfig
+from avsvt.train.loop import write_log
 
 logger = logging.getLogger(__name__)
 
@@ -132,14 +132,6 @@ def pitch_loss(
     ] / 10 + F.binary_cross_entropy_with_logits(voicing, voiced)
 
 
-def _write_log(path: Path, rows: list[dict[str, float]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["step"])
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(path, buffer.getvalue())
-
-
 def train_steps(
     model: PitchNet,
     pool: list[Stems],
@@ -199,7 +191,7 @@ def train_steps(
                         "history": history,
                     },
                 )
-                _write_log(run_dir / "log.csv", history)
+                write_log(run_dir / "log.csv", history)
             if stop_after_steps is not None and done_now >= stop_after_steps:
                 break
     return history

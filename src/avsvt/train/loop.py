@@ -328,7 +328,7 @@ def fit(
             if on_best is not None and rank == 0:
                 on_best(trainable.module, evaluation, epoch)
         if rank == 0:  # the log first: a kill before the checkpoint redoes (and relogs) the epoch
-            _write_log(run_dir / "log.csv", history)
+            write_log(run_dir / "log.csv", history)
             if tensorboard is None:
                 tensorboard = _summary_writer(run_dir) or False
             if tensorboard:
@@ -360,7 +360,8 @@ def _summary_writer(run_dir: Path) -> Any:
     return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
 
 
-def _write_log(path: Path, history: list[dict[str, float]]) -> None:
+def write_log(path: Path, history: list[dict[str, float]]) -> None:
+    """Write a training history (one row per epoch or checkpoint) as CSV, atomically."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(history[0]), lineterminator="\n")
     writer.writeheader()
