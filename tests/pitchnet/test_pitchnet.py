@@ -75,8 +75,9 @@ def test_decode_reads_a_fractional_pitch_and_applies_the_voicing_threshold() -> 
     assert track.fps == 100.0
 
 
-def test_generated_f0_labels_agree_with_yin_on_the_clean_vocals() -> None:
-    stems = render_stems(seed=3, duration_s=6.0)
+@pytest.mark.parametrize("timbre", [False, True])
+def test_generated_f0_labels_agree_with_yin_on_the_clean_vocals(timbre: bool) -> None:
+    stems = render_stems(seed=3, duration_s=6.0, timbre=timbre)
     track = yin(stems.vocals, max_aperiodicity=0.15)
     n = min(len(track.f0_hz), len(stems.f0_midi))
     both = stems.voiced[:n] & (track.f0_hz[:n] > 0)

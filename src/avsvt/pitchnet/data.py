@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from avsvt.augment import recording_chain
+from avsvt.config import check_number
 from avsvt.constants import SAMPLE_RATE
 from avsvt.noise.mixing import rms
 from avsvt.pitchnet.features import HOP_SAMPLES, TARGET_RMS, SpectrogramConfig, n_frames
@@ -64,8 +65,40 @@ class Stems:
     notes: FloatArray
 
 
-def vary_plan(plan: SongPlan, rng: np.random.Generator) -> SongPlan:
-    """A wider singer and a transposition (module docstring), drawn from ``rng``."""
+@dataclass(frozen=True)
+class DataConfig:
+    """What the training data varies (``train.data`` of ``configs/default-model.yaml``).
+
+    The stems' settings (``timbre``) are fixed per song; the rest are the probabilities of a
+    mixture's ingredients (:func:`mix_example`). Turning one off is an ablation of that lever.
+
+    Attributes:
+        timbre: Singers' timbre drawn wide too: vowels anywhere between the five, per-note
+            formant offsets, formant bandwidths, the fundamental's level (pressed to breathy)
+            and soft to hard attacks.
+        accomp_p: Probability of an accompaniment under the voice.
+        band_p: ...of it being the many-styles band (:mod:`avsvt.synth.band`) rather than the
+            corpus-style accompaniment.
+        noise_p: Probability of coloured noise.
+        chain_p: Probability of the recording chain (:mod:`avsvt.augment`).
+    """
+
+    timbre: bool = False
+    accomp_p: float = 0.85
+    band_p: float = 0.6
+    noise_p: float = 0.35
+    chain_p: float = 0.8
+
+    def __post_init__(self) -> None:
+        for name in ("accomp_p", "band_p", "noise_p", "chain_p"):
+            check_number(name, getattr(self, name), at_least=0.0, at_most=1.0)
+
+
+def vary_plan(plan: SongPlan, rng: np.random.Generator, *, timbre: bool = False) -> SongPlan:
+    """A wider singer and a transposition (module docstring), drawn from ``rng``.
+
+    With ``timbre``, the singer's timbre is drawn wide too (:class:`DataConfig`).
+    """
     s = plan.singer
     shift = int(rng.integers(-6, 7))
     shift = int(np.clip(shift, 36 - s.low_midi, 84 - s.high_midi))
@@ -84,16 +117,25 @@ def vary_plan(plan: SongPlan, rng: np.random.Generator) -> SongPlan:
         note_error_cents=float(rng.uniform(0, 30)) if rng.random() < 0.5 else 0.0,
         drift_cents=float(rng.uniform(0, 50)) if rng.random() < 0.5 else 0.0,
     )
+    if timbre:
+        singer = dataclasses.replace(
+            singer,
+            vowel_blend=float(rng.uniform(0.0, 0.6)),
+            formant_jitter=float(rng.uniform(0.0, 0.12)),
+            bandwidth_scale=float(np.exp(rng.uniform(np.log(0.6), np.log(2.0)))),
+            h1_db=float(rng.uniform(-12.0, 8.0)),
+            attack_s=float(np.exp(rng.uniform(np.log(0.01), np.log(0.15)))),
+        )
     notes = tuple(dataclasses.replace(n, pitch_midi=n.pitch_midi + shift) for n in plan.notes)
     return dataclasses.replace(
         plan, notes=notes, singer=singer, key_midi=(plan.key_midi + shift) % 12
     )
 
 
-def render_stems(seed: int, duration_s: float) -> Stems:
-    """Render one training song from its seed (module docstring)."""
+def render_stems(seed: int, duration_s: float, *, timbre: bool = False) -> Stems:
+    """Render one training song from its seed (module docstring; ``timbre``: DataConfig)."""
     rng = np.random.default_rng([seed, 7])
-    plan = vary_plan(plan_song(rng, duration_s), rng)
+    plan = vary_plan(plan_song(rng, duration_s), rng, timbre=timbre)
     voice = render_vocals_with_f0(plan, rng)
     accomp = render_accompaniment(plan, voice.audio, rng)
     band = render_band(plan, voice.audio, rng)
@@ -143,29 +185,36 @@ class Batch:
 
 
 def mix_example(
-    stems: Stems, other: Stems, rng: np.random.Generator, crop_samples: int
+    stems: Stems,
+    other: Stems,
+    rng: np.random.Generator,
+    crop_samples: int,
+    data: DataConfig = DataConfig(),
 ) -> tuple[F32, int]:
-    """One training mixture cropped from ``stems`` (module docstring); returns it and its frame."""
+    """One training mixture cropped from ``stems`` (module docstring); returns it and its frame.
+
+    Its ingredients are drawn with ``data``'s probabilities.
+    """
     n = len(stems.vocals)
     n_crop = min(crop_samples, n)
     start = int(rng.integers(0, (n - n_crop) // HOP_SAMPLES + 1)) * HOP_SAMPLES
     voice = stems.vocals[start : start + n_crop].astype(np.float64)
     voice_rms = max(rms(stems.vocals), 1e-6)
     mix = voice.copy()
-    if rng.random() < 0.85:
+    if rng.random() < data.accomp_p:
         source = stems if rng.random() < 0.75 else other
-        accomp = source.band if rng.random() < 0.6 else source.accomp
+        accomp = source.band if rng.random() < data.band_p else source.accomp
         a_start = start if source is stems else int(rng.integers(0, max(1, len(accomp) - n_crop)))
         piece = np.zeros(n_crop)
         seg = accomp[a_start : a_start + n_crop]
         piece[: len(seg)] = seg
         snr_db = float(rng.uniform(-10, 20))
         mix += piece * (voice_rms / max(rms(accomp), 1e-6)) * 10 ** (-snr_db / 20)
-    if rng.random() < 0.35:
+    if rng.random() < data.noise_p:
         colour = str(rng.choice(["white", "pink", "brown"]))
         snr_db = float(rng.uniform(-10, 25))
         mix += coloured_noise(n_crop, colour, rng) * voice_rms * 10 ** (-snr_db / 20)
-    if rng.random() < 0.8:
+    if rng.random() < data.chain_p:
         mix = np.asarray(recording_chain(mix, rng), dtype=np.float64)
     level = TARGET_RMS * 10 ** (float(rng.uniform(-12, 6)) / 20)
     mix *= level / max(rms(mix), 1e-9)
@@ -178,6 +227,7 @@ def draw_batch(
     batch_size: int,
     crop_samples: int,
     config: SpectrogramConfig,
+    data: DataConfig = DataConfig(),
 ) -> Batch:
     """A batch of mixtures and targets, drawn only from ``seed`` (module docstring)."""
     rng = np.random.default_rng(list(seed))
@@ -188,7 +238,7 @@ def draw_batch(
     for b in range(batch_size):
         stems = pool[int(rng.integers(len(pool)))]
         other = pool[int(rng.integers(len(pool)))]
-        mix, first = mix_example(stems, other, rng, crop_samples)
+        mix, first = mix_example(stems, other, rng, crop_samples, data)
         audio[b, : len(mix)] = mix
         f0 = stems.f0_midi[first : first + frames]
         v = stems.voiced[first : first + frames]

@@ -53,6 +53,7 @@ def run_default_model(config: DefaultModelRun) -> Path:
             "n_songs": train.n_songs,
             "n_valid_songs": train.n_valid_songs,
             "song_s": train.song_s,
+            "timbre": train.data.timbre,
         }
         model_dir = out / "model"
         results = model_dir / "results.json"

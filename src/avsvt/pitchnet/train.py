@@ -32,7 +32,7 @@ from avsvt.f0notes import F0NoteSettings, fit_f0_notes
 from avsvt.models.checkpoint import load_training_state, save_training_state
 from avsvt.notes import Note
 from avsvt.parallel import worker_pool
-from avsvt.pitchnet.data import Stems, draw_batch, mix_example, render_stems
+from avsvt.pitchnet.data import DataConfig, Stems, draw_batch, mix_example, render_stems
 from avsvt.pitchnet.model import PitchNet, PitchNetConfig
 from avsvt.train.loop import write_log
 
@@ -56,6 +56,7 @@ class PitchTrainConfig:
     workers: int = 2
     threads: int = 2
     model: PitchNetConfig = field(default_factory=PitchNetConfig)
+    data: DataConfig = field(default_factory=DataConfig)
 
     def __post_init__(self) -> None:
         check_seed("seed", self.seed)
@@ -92,19 +93,28 @@ def _load_stems(path: Path) -> Stems:
         return Stems(**{name: data[name] for name in data.files})
 
 
-def _stems_job(args: tuple[Path, int, float]) -> None:
-    path, seed, duration_s = args
-    _save_stems(path, render_stems(seed, duration_s))
+def _stems_job(args: tuple[Path, int, float, bool]) -> None:
+    path, seed, duration_s, timbre = args
+    _save_stems(path, render_stems(seed, duration_s, timbre=timbre))
 
 
 def build_pool(
-    folder: Path, seeds: list[int], duration_s: float, *, workers: int, progress: bool
+    folder: Path,
+    seeds: list[int],
+    duration_s: float,
+    *,
+    workers: int,
+    progress: bool,
+    timbre: bool = False,
 ) -> list[Stems]:
-    """Render (or read back) the stems of ``seeds`` under ``folder``."""
+    """Render (or read back) the stems of ``seeds`` under ``folder``.
+
+    ``timbre``: :class:`avsvt.pitchnet.data.DataConfig`; a folder holds stems of one kind.
+    """
     from tqdm import tqdm
 
     paths = [folder / f"{seed}.npz" for seed in seeds]
-    todo = [(p, s, duration_s) for p, s in zip(paths, seeds, strict=True) if not p.exists()]
+    todo = [(p, s, duration_s, timbre) for p, s in zip(paths, seeds, strict=True) if not p.exists()]
     if todo:
         with (
             worker_pool(workers) as pool,
@@ -162,7 +172,12 @@ def train_steps(
     ) as bar:
         for step in range(start, config.steps):
             batch = draw_batch(
-                pool, (config.seed, step), config.batch_size, crop, config.model.spectrogram
+                pool,
+                (config.seed, step),
+                config.batch_size,
+                crop,
+                config.model.spectrogram,
+                config.data,
             )
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate(step, config)
@@ -233,7 +248,7 @@ def validation_mixtures(
         for k in range(per_song):
             rng = np.random.default_rng([config.seed, 99, i, k])
             other = pool[(i + 1 + k) % len(pool)]
-            audio, _ = mix_example(stems, other, rng, len(stems.vocals))
+            audio, _ = mix_example(stems, other, rng, len(stems.vocals), config.data)
             out.append((audio, sung_notes(stems)))
     return out
 
@@ -271,11 +286,16 @@ def train_default_model(
     run_dir = Path(run_dir)
     torch.set_num_threads(config.threads)
     stems_dir = stems_dir or run_dir / "stems"
-    pool = build_pool(
-        stems_dir, config.train_seeds(), config.song_s, workers=config.workers, progress=progress
-    )
-    valid = build_pool(
-        stems_dir, config.valid_seeds(), config.song_s, workers=config.workers, progress=progress
+    pool, valid = (
+        build_pool(
+            stems_dir,
+            seeds,
+            config.song_s,
+            workers=config.workers,
+            progress=progress,
+            timbre=config.data.timbre,
+        )
+        for seeds in (config.train_seeds(), config.valid_seeds())
     )
     torch.manual_seed(config.seed)
     model = PitchNet(config.model)

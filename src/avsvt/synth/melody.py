@@ -50,6 +50,12 @@ class Singer:
     tuning_cents: float = 0.0  # the whole song off the equal-tempered grid
     note_error_cents: float = 0.0  # s.d. of each note's own miss of its target
     drift_cents: float = 0.0  # s.d. of a slow random walk of the pitch over the song
+    # timbre variety (neutral in the embedded corpus; the pitch model's data may draw them)
+    vowel_blend: float = 0.0  # each note's vowel moves up to this fraction toward another vowel
+    formant_jitter: float = 0.0  # s.d. of each note's own relative formant offsets
+    bandwidth_scale: float = 1.0  # formant bandwidths times this (narrow = ringing, wide = dull)
+    h1_db: float = 0.0  # the fundamental's gain beside the tilt (pressed < 0 < breathy)
+    attack_s: float = 0.02  # the loudness rise of a note after a rest
 
 
 @dataclass(frozen=True)

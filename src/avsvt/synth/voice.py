@@ -19,7 +19,7 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, fftconvolve, sosfilt
 
 from avsvt.constants import SAMPLE_RATE
-from avsvt.synth.melody import CONSONANTS, PlannedNote, SongPlan
+from avsvt.synth.melody import CONSONANTS, PlannedNote, Singer, SongPlan
 
 FloatArray = npt.NDArray[np.float64]
 CONTROL_HOP = 80  # samples per control frame (200 Hz)
@@ -37,20 +37,40 @@ FORMANTS = {
     "l": (360.0, 1300.0, 2700.0),
 }
 BANDWIDTHS = (80.0, 110.0, 160.0)
+VOWELS = ("a", "e", "i", "o", "u")
 
 
-def _formant_gain(freq: FloatArray, formants: FloatArray) -> FloatArray:
+def _formant_gain(
+    freq: FloatArray, formants: FloatArray, bandwidth_scale: float = 1.0
+) -> FloatArray:
     """Magnitude of a cascade of second-order resonators (unity at 0 Hz) at ``freq``.
 
     Args:
         freq: (C,) frequencies.
         formants: (C, 3) formant frequencies per control frame.
+        bandwidth_scale: The formants' bandwidths (:data:`BANDWIDTHS`) times this.
     """
     gain = np.ones_like(freq)
-    for i, bandwidth in enumerate(BANDWIDTHS):
+    for i, bandwidth_hz in enumerate(BANDWIDTHS):
+        bandwidth = bandwidth_hz * bandwidth_scale
         f_i = formants[:, i]
         gain *= f_i**2 / np.sqrt((f_i**2 - freq**2) ** 2 + (bandwidth * freq) ** 2)
     return gain
+
+
+def _note_vowel(vowel: str, singer: Singer, rng: np.random.Generator) -> FloatArray:
+    """A note's (F1, F2, F3): its vowel's, moved and jittered by the singer's timbre variety.
+
+    ``vowel_blend`` moves it toward another vowel, ``formant_jitter`` offsets each formant; with
+    both 0 (the corpus' voices) nothing is drawn.
+    """
+    formants = np.array(FORMANTS[vowel])
+    if singer.vowel_blend:
+        other = np.array(FORMANTS[str(rng.choice(VOWELS))])
+        formants += float(rng.uniform(0, singer.vowel_blend)) * (other - formants)
+    if singer.formant_jitter:
+        formants *= np.exp(rng.normal(0.0, singer.formant_jitter, 3))
+    return formants
 
 
 def _control_tracks(
@@ -84,14 +104,13 @@ def _control_tracks(
         contour = contour + depth * np.sin(2 * np.pi * singer.vibrato_hz * t + phase0)
         pitch[lo:hi] = contour
         # loudness: attack, release, a swell over long notes, the phrase's level
-        attack = np.clip(t / 0.02, 0, 1) if not legato else np.ones_like(t)
+        attack = np.clip(t / singer.attack_s, 0, 1) if not legato else np.ones_like(t)
         release = np.clip((note.offset_s - note.onset_s - t) / 0.03, 0, 1)
         swell = 1 + 0.15 * np.sin(
             np.pi * np.clip(t / max(note.offset_s - note.onset_s, 1e-3), 0, 1)
         )
         amp[lo:hi] = attack * release * swell * phrase_gain[note.phrase]
-        vowel = np.array(FORMANTS[note.vowel])
-        formants[lo:hi] = vowel
+        formants[lo:hi] = _note_vowel(note.vowel, singer, rng)
         kind = CONSONANTS[note.consonant][0]
         if kind in ("nasal", "liquid") and not note.melisma:
             n_cons = min(hi - lo, int(rng.uniform(0.05, 0.08) * fps))
@@ -153,7 +172,10 @@ def render_vocals_with_f0(plan: SongPlan, rng: np.random.Generator) -> SungVoice
         freq = k * f0_control
         if freq.min() > MAX_HARMONIC_HZ:
             break
-        gain = _formant_gain(freq, formants) * k ** (-plan.singer.tilt) * amp * shimmer
+        formant_gain = _formant_gain(freq, formants, plan.singer.bandwidth_scale)
+        gain = formant_gain * k ** (-plan.singer.tilt) * amp * shimmer
+        if k == 1 and plan.singer.h1_db:
+            gain *= 10 ** (plan.singer.h1_db / 20)
         gain[freq > MAX_HARMONIC_HZ] = 0.0
         if gain.max() < 1e-5:
             continue
