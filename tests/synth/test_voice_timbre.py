@@ -31,7 +31,9 @@ STEADY = Singer(
 
 def one_note(singer: Singer, pitch_midi: int = 57) -> SongPlan:
     note = PlannedNote(0.5, 2.5, pitch_midi, "", "a", False, 0)
-    return SongPlan(duration_s=3.0, tempo_bpm=90.0, key_midi=9, minor=False, notes=(note,), singer=singer)
+    return SongPlan(
+        duration_s=3.0, tempo_bpm=90.0, key_midi=9, minor=False, notes=(note,), singer=singer
+    )
 
 
 def harmonic_levels_db(audio: np.ndarray, f0_hz: float) -> tuple[float, float]:
