@@ -8,6 +8,7 @@ from avsvt.cli import main
 from avsvt.data.audio import read_audio
 from avsvt.data.n20em import load_songs, validate_root
 from avsvt.data.video import read_video
+from avsvt.errors import AvsvtError
 from avsvt.f0 import yin
 from avsvt.metrics import mean_scores, score_notes
 from avsvt.notes import Note
@@ -118,3 +119,10 @@ def test_cli_reruns_skip_finished_songs_and_preview_draws(tmp_path, capsys):
     png = write_preview(out, "synth_0001", tmp_path / "p.png")
     assert png.stat().st_size > 20_000
     assert main(["synth", "preview", str(out), "nope", "-o", str(tmp_path / "x.png")]) == 1
+
+
+def test_completing_a_corpus_with_the_other_lip_style_is_refused_untouched(corpus):
+    before = digests(corpus)
+    with pytest.raises(AvsvtError, match="lips 'crops', not 'faces'"):
+        synth_corpus(corpus, n_songs=6, seed=7, preset="tiny", lips="faces", progress=False)
+    assert digests(corpus) == before

