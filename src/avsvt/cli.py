@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "avsvt.models.commands",
     "avsvt.noise.commands",
     "avsvt.recipes.commands",
+    "avsvt.live.commands",
 )
 
 

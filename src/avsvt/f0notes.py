@@ -115,26 +115,71 @@ def track_f0(audio: npt.NDArray[np.floating], settings: F0NoteSettings) -> F0Tra
     return yin(audio, max_aperiodicity=settings.max_aperiodicity)
 
 
+class RunCutter:
+    """The split rule over one voiced run, fed as the run grows (what :func:`f0_notes` cuts by).
+
+    A cut at run frame ``i`` (the departure's first frame) is decided once frames ``i`` to
+    ``i + hold_frames - 1`` are known, and never changes after: the running note's median
+    depends on earlier frames only, and a cut starts the next note's median afresh. So
+    :attr:`cuts` grows monotonically, whatever the sizes of the pieces given to :meth:`extend`,
+    and equals the cuts of the whole run at once. Memory stays within ``reference_frames +
+    hold_frames`` values plus the last piece given.
+    """
+
+    def __init__(self, settings: F0NoteSettings) -> None:
+        self.settings = settings
+        self.cuts: list[int] = []
+        """Decided cut points (run frame indices, first frame excluded), ascending."""
+        self.length = 0
+        """Frames given so far."""
+        self.decided = 1
+        """Frames ``1 .. decided - 1`` are decided (a cut or not); later ones are pending."""
+        self._values: list[float] = []  # run frames self._first, self._first + 1, ...
+        self._first = 0
+        self._start = 0  # the current note's first frame
+        self._window: list[float] = []  # its last reference_frames values, sorted
+
+    def extend(self, values: Sequence[float]) -> list[int]:
+        """Add the run's next frames (fractional MIDI); returns the cuts they decide."""
+        if not len(values):
+            return []
+        held, first = self._values, self._first
+        held.extend(values)
+        if not self.length:
+            self._window = [held[0]]
+        self.length += len(values)
+        hold = max(1, self.settings.hold_frames)
+        split, span = self.settings.split_semitones, self.settings.reference_frames
+        window, start, i = self._window, self._start, self.decided
+        found: list[int] = []
+        while i + hold <= self.length:
+            k = len(window)
+            reference = window[k // 2] if k % 2 else 0.5 * (window[k // 2 - 1] + window[k // 2])
+            ahead = held[i - first : i - first + hold]
+            if all(abs(v - reference) > split for v in ahead):
+                found.append(i)
+                start = i
+                window = [held[i - first]]
+                i += 1
+                continue
+            insort(window, held[i - first])
+            if i - start + 1 > span:
+                del window[bisect_left(window, held[i - span - first])]
+            i += 1
+        self._window, self._start, self.decided = window, start, i
+        keep = i - span - first  # frames before i - span are never read again
+        if keep > 0:
+            del held[:keep]
+            self._first += keep
+        self.cuts.extend(found)
+        return found
+
+
 def _cut_run(midi: FloatArray, settings: F0NoteSettings) -> list[int]:
     """Cut points (relative frame indices, excluding 0 and len) of one voiced run."""
-    cuts: list[int] = []
-    values = midi.tolist()
-    hold = max(1, settings.hold_frames)
-    window = [values[0]]  # the current note's last reference_frames values, sorted
-    start = 0
-    for i in range(1, len(values)):
-        k = len(window)
-        reference = window[k // 2] if k % 2 else 0.5 * (window[k // 2 - 1] + window[k // 2])
-        ahead = values[i : i + hold]
-        if len(ahead) == hold and all(abs(v - reference) > settings.split_semitones for v in ahead):
-            cuts.append(i)
-            start = i
-            window = [values[i]]
-            continue
-        insort(window, values[i])
-        if i - start + 1 > settings.reference_frames:
-            del window[bisect_left(window, values[i - settings.reference_frames])]
-    return cuts
+    cutter = RunCutter(settings)
+    cutter.extend(midi.tolist())
+    return cutter.cuts
 
 
 def _merge_short(edges: list[int], min_frames: int) -> list[int]:
@@ -171,23 +216,68 @@ def f0_notes(track: F0Track, settings: F0NoteSettings | None = None) -> list[Not
         hz = median_filter(hz, size=settings.median_frames, mode="constant", cval=0.0)
     voiced = hz > 0
     midi = hz_to_midi_array(hz, unvoiced=0.0)
-    frame_s = 1.0 / track.fps
-    min_frames = max(1, int(round(settings.min_note_s / frame_s)))
-    skip = int(round(settings.pitch_skip_s / frame_s))
+    min_frames = min_note_frames(settings, track.fps)
     changes = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(np.int8), [0]])))
     notes: list[Note] = []
     for run_start, run_end in zip(changes[::2], changes[1::2], strict=True):
         run = midi[run_start:run_end]
         if len(run) < min_frames:
             continue
-        edges = _merge_short([0, *_cut_run(run, settings), len(run)], min_frames)
-        for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-            body = run[lo + skip : hi] if hi - lo > 2 * skip else run[lo:hi]
-            onset_s = float(run_start + lo) * frame_s
-            if k == 0:
-                onset_s = max(0.0, onset_s + settings.onset_shift_s)
-            offset_s = float(run_start + hi) * frame_s
-            notes.append(Note(onset_s, offset_s, float(np.median(body))))
+        cuts = _cut_run(run, settings)
+        notes += stretch_notes(run, int(run_start), cuts, settings, track.fps, starts_run=True)
+    return notes
+
+
+def min_note_frames(settings: F0NoteSettings, fps: float) -> int:
+    """``min_note_s`` in frames (at least 1): shorter runs are dropped, shorter fragments joined."""
+    return max(1, int(round(settings.min_note_s / (1.0 / fps))))
+
+
+def joined_edges(edges: Sequence[int], min_frames: int) -> list[int]:
+    """What :func:`f0_notes` keeps of a run's edges: fragments under ``min_frames`` joined.
+
+    Shortest first, each to its shorter neighbour (the left one on a tie); ``edges`` holds the
+    run's first frame, its cuts and its end, ascending.
+    """
+    return _merge_short(list(edges), min_frames)
+
+
+def stretch_notes(
+    midi: FloatArray,
+    first_frame: int,
+    cuts: Sequence[int],
+    settings: F0NoteSettings,
+    fps: float,
+    *,
+    starts_run: bool,
+) -> list[Note]:
+    """The notes of a stretch of one voiced run, given the split rule's cuts in it.
+
+    Short fragments are joined (:func:`_merge_short`), each note's pitch is the median of its
+    frames after ``pitch_skip_s``, and the first note gets ``onset_shift_s`` when the stretch
+    starts its run. A whole run is one stretch (:func:`f0_notes`); live transcription
+    (:mod:`avsvt.live`) cuts a run into stretches at edges that no later frame can move.
+
+    Args:
+        midi: (frames,) the stretch's filtered f0 in fractional MIDI, all voiced.
+        first_frame: Frame index of its first frame in the track.
+        cuts: Cut points in it (stretch frame indices, ascending, excluding 0 and len).
+        settings: Segmentation settings.
+        fps: Frames per second of the track.
+        starts_run: Whether the stretch starts a voiced run.
+    """
+    frame_s = 1.0 / fps
+    min_frames = min_note_frames(settings, fps)
+    skip = int(round(settings.pitch_skip_s / frame_s))
+    edges = _merge_short([0, *cuts, len(midi)], min_frames)
+    notes: list[Note] = []
+    for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        body = midi[lo + skip : hi] if hi - lo > 2 * skip else midi[lo:hi]
+        onset_s = float(first_frame + lo) * frame_s
+        if k == 0 and starts_run:
+            onset_s = max(0.0, onset_s + settings.onset_shift_s)
+        offset_s = float(first_frame + hi) * frame_s
+        notes.append(Note(onset_s, offset_s, float(np.median(body))))
     return notes
 
 
