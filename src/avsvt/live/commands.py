@@ -150,7 +150,7 @@ def _positive_s(text: str) -> float:
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``avsvt listen``."""
     from avsvt.live.sources import PCM_FORMATS
-    from avsvt.transcribe.commands import _formats
+    from avsvt.transcribe.commands import note_file_formats
 
     p = sub.add_parser(
         "listen",
@@ -216,7 +216,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("-o", "--output", type=Path, help="write the notes here at the end")
     p.add_argument(
         "--format",
-        type=_formats,
+        type=note_file_formats,
         default=["mid", "csv", "json"],
         help="with -o: comma-separated note file formats: mid, csv, json",
     )

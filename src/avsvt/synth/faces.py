@@ -29,7 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import gaussian_filter, gaussian_filter1d
+from scipy.ndimage import gaussian_filter
+
+from avsvt.synth.lips import smooth_walk
 
 FloatArray = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -335,13 +337,6 @@ def draw_mouth(
     return frame
 
 
-def _smooth_walk(
-    rng: np.random.Generator, n: int, scale: float, smooth_frames: float
-) -> FloatArray:
-    walk = gaussian_filter1d(rng.standard_normal(n), smooth_frames)
-    return np.asarray(scale * walk / max(float(np.abs(walk).max()), 1e-9), dtype=np.float64)
-
-
 def render_face_frames(
     look: FaceLook,
     opening: npt.ArrayLike,
@@ -360,12 +355,12 @@ def render_face_frames(
     face = gaussian_filter(face, (sigma_px, sigma_px, 0)).astype(np.float32)
     width, height = look.frame_size
     fps = look.source_fps
-    dx = _smooth_walk(rng, n, 0.06 * width, 1.0 * fps)
-    dy = _smooth_walk(rng, n, 0.05 * height, 1.0 * fps)
-    angle = _smooth_walk(rng, n, float(np.deg2rad(rng.uniform(2, 10))), 1.5 * fps)
-    zoom = 1 + _smooth_walk(rng, n, 0.06, 1.5 * fps)
-    light = 1 + _smooth_walk(rng, n, 0.12, 2.0 * fps)
-    yaw = _smooth_walk(rng, n, 0.12, 1.5 * fps) + float(rng.uniform(-0.1, 0.1))
+    dx = smooth_walk(rng, n, 0.06 * width, 1.0 * fps)
+    dy = smooth_walk(rng, n, 0.05 * height, 1.0 * fps)
+    angle = smooth_walk(rng, n, float(np.deg2rad(rng.uniform(2, 10))), 1.5 * fps)
+    zoom = 1 + smooth_walk(rng, n, 0.06, 1.5 * fps)
+    light = 1 + smooth_walk(rng, n, 0.12, 2.0 * fps)
+    yaw = smooth_walk(rng, n, 0.12, 1.5 * fps) + float(rng.uniform(-0.1, 0.1))
     centre = np.array([width * rng.uniform(0.4, 0.6), height * rng.uniform(0.35, 0.5)])
     background = np.empty((height, width, 3), dtype=np.float32)
     ramp = np.linspace(0.75, 1.15, width, dtype=np.float32)[None, :, None]

@@ -57,9 +57,8 @@ def articulation(plan: SongPlan, n_control: int) -> tuple[FloatArray, FloatArray
     return gaussian_filter1d(opening, sigma), gaussian_filter1d(rounding, sigma)
 
 
-def _smooth_walk(
-    rng: np.random.Generator, n: int, scale: float, smooth_frames: float
-) -> FloatArray:
+def smooth_walk(rng: np.random.Generator, n: int, scale: float, smooth_frames: float) -> FloatArray:
+    """A slow random walk of ``n`` frames, smoothed over ``smooth_frames``, peak ``scale``."""
     walk = gaussian_filter1d(rng.standard_normal(n), smooth_frames)
     return np.asarray(scale * walk / max(np.abs(walk).max(), 1e-9), dtype=np.float64)
 
@@ -82,11 +81,11 @@ def render_lips(plan: SongPlan, n_frames: int, rng: np.random.Generator) -> npt.
     lip_thickness = float(rng.uniform(4, 7))
     texture = gaussian_filter(rng.standard_normal((side, side)), 3) * float(rng.uniform(4, 10))
     # head motion and light, smooth over time
-    dx = _smooth_walk(rng, n_frames, 3.0, 25)
-    dy = _smooth_walk(rng, n_frames, 3.0, 25) + 4
-    angle = _smooth_walk(rng, n_frames, np.deg2rad(4), 40)
-    scale = 1 + _smooth_walk(rng, n_frames, 0.04, 40)
-    light = 1 + _smooth_walk(rng, n_frames, 0.15, 60)
+    dx = smooth_walk(rng, n_frames, 3.0, 25)
+    dy = smooth_walk(rng, n_frames, 3.0, 25) + 4
+    angle = smooth_walk(rng, n_frames, np.deg2rad(4), 40)
+    scale = 1 + smooth_walk(rng, n_frames, 0.04, 40)
+    light = 1 + smooth_walk(rng, n_frames, 0.15, 60)
     yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) - side / 2
     frames = np.empty((n_frames, side, side), dtype=np.uint8)
     blur = float(rng.uniform(0.5, 1.1))

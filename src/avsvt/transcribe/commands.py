@@ -16,7 +16,8 @@ from avsvt.errors import AvsvtError, DataError
 logger = logging.getLogger(__name__)
 
 
-def _formats(text: str) -> list[str]:
+def note_file_formats(text: str) -> list[str]:
+    """``--format``'s value: comma-separated note file formats (``midi`` is ``mid``)."""
     from avsvt.transcribe.outputs import FORMATS
 
     formats = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
@@ -219,7 +220,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("-o", "--output", type=Path, help="output folder (default: beside each input)")
     p.add_argument(
         "--format",
-        type=_formats,
+        type=note_file_formats,
         default=["mid", "csv", "json"],
         help="comma-separated output formats: mid, csv, json",
     )
