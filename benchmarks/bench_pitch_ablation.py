@@ -1,7 +1,8 @@
 """What each lever of the default model's training data buys: short trainings side by side.
 
 Each variant is the default-model recipe (``configs/default-model.yaml``'s settings) with one
-``train.data`` lever changed (:class:`avsvt.pitchnet.data.DataConfig`) and a shorter training
+``train.data`` lever changed (:class:`avsvt.pitchnet.data.DataConfig`), or one input feature
+(``periodicity``: :class:`avsvt.pitchnet.features.SpectrogramConfig`), and a shorter training
 (``--steps``), from the same seed, so the variants differ only in that lever. Every model is
 scored (COnPOff F1 %) on:
 
@@ -29,7 +30,7 @@ import numpy as np
 from avsvt.augment import recording_chain
 from avsvt.metrics import score_notes
 from avsvt.noise.mixing import rms
-from avsvt.pitchnet.data import TARGET_RMS, DataConfig, Stems, coloured_noise
+from avsvt.pitchnet.data import TARGET_RMS, Stems, coloured_noise
 from avsvt.pitchnet.track import PitchNetTracker, load_pitchnet
 from avsvt.pitchnet.train import PitchTrainConfig, build_pool, sung_notes, train_default_model
 from avsvt.transcribe.api import transcribe_array
@@ -37,12 +38,30 @@ from gm_accomp import gm_accompaniment, renderer_missing
 from harness import vocadito_inputs, with_noise
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS: dict[str, Callable[[DataConfig], DataConfig]] = {
-    "base": lambda d: d,
-    "timbre": lambda d: dataclasses.replace(d, timbre=True),
-    "no chain": lambda d: dataclasses.replace(d, chain_p=0.0),
-    "no band": lambda d: dataclasses.replace(d, band_p=0.0),
-    "no noise": lambda d: dataclasses.replace(d, noise_p=0.0),
+
+
+def _data(**changes: object) -> Callable[[PitchTrainConfig], PitchTrainConfig]:
+    """A variant that changes the training data's levers (:class:`DataConfig`)."""
+    return lambda c: dataclasses.replace(c, data=dataclasses.replace(c.data, **changes))
+
+
+def _spectrogram(**changes: object) -> Callable[[PitchTrainConfig], PitchTrainConfig]:
+    """A variant that changes the network's input features (:class:`SpectrogramConfig`)."""
+
+    def change(c: PitchTrainConfig) -> PitchTrainConfig:
+        spectrogram = dataclasses.replace(c.model.spectrogram, **changes)
+        return dataclasses.replace(c, model=dataclasses.replace(c.model, spectrogram=spectrogram))
+
+    return change
+
+
+VARIANTS: dict[str, Callable[[PitchTrainConfig], PitchTrainConfig]] = {
+    "base": lambda c: c,
+    "timbre": _data(timbre=True),
+    "no chain": _data(chain_p=0.0),
+    "no band": _data(band_p=0.0),
+    "no noise": _data(noise_p=0.0),
+    "periodicity": _spectrogram(periodicity=True),
 }
 SWEEP: tuple[tuple[str, float | None], ...] = (
     ("clean", None),
@@ -119,11 +138,10 @@ def main() -> None:
     base = PitchTrainConfig()
     rows = {}
     for name in args.variants.split(","):
-        data = VARIANTS[name](base.data)
         config = dataclasses.replace(
-            base, steps=args.steps, data=data, threads=args.threads, workers=args.threads
+            VARIANTS[name](base), steps=args.steps, threads=args.threads, workers=args.threads
         )
-        stems = args.out / ("stems-timbre" if data.timbre else "stems")
+        stems = args.out / ("stems-timbre" if config.data.timbre else "stems")
         run = args.out / name.replace(" ", "-")
         run.mkdir(parents=True, exist_ok=True)
         result = run / "scores.json"

@@ -44,6 +44,31 @@ def test_channel_h_reads_a_sine_at_h_times_the_bin_s_pitch(sine_hz: float) -> No
     assert checked >= 3
 
 
+@pytest.mark.parametrize("f0_hz", [82.0, 110.0, 196.0, 330.0])
+def test_periodicity_peaks_at_the_period_of_a_voice_without_its_fundamental(f0_hz: float) -> None:
+    """Partials 3..11 of f0 only: the periodicity channel is near 1 at f0's bin, none at noise."""
+    config = SpectrogramConfig(periodicity=True)
+    t = np.arange(SR) / SR
+    tone = sum(np.sin(2 * np.pi * f0_hz * k * t + k) / k for k in range(3, 12))
+    x = torch.from_numpy((0.1 * tone).astype(np.float32))[None]
+    features = HarmonicSpectrogram(config)(x)[0]
+    assert features.shape[0] == config.n_channels == len(config.harmonics) + 1
+    periodicity = features[-1, 50].numpy()
+    bins = config.bin_midi()
+    at_f0 = periodicity[np.abs(bins - float(hz_to_midi_array(f0_hz))).argmin()]
+    assert at_f0 > 0.75
+    # between the period and its double (no multiple of the period there) it is low
+    between = (bins > float(hz_to_midi_array(f0_hz)) - 10) & (
+        bins < float(hz_to_midi_array(f0_hz)) - 2
+    )
+    assert periodicity[between].max() < 0.5 * at_f0
+    # the harmonic channels are unchanged by the extra one
+    torch.testing.assert_close(features[:-1], HarmonicSpectrogram(SPEC)(x)[0])
+    noise = np.random.default_rng(0).standard_normal(SR).astype(np.float32)
+    noisy = HarmonicSpectrogram(config)(torch.from_numpy(0.1 * noise)[None])[0, -1]
+    assert float(noisy.abs().max()) < 0.25
+
+
 def test_frames_are_centred_every_10_ms() -> None:
     x = np.zeros(SR, dtype=np.float32)
     x[8000] = 1.0  # a click at 0.5 s

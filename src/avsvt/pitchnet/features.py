@@ -8,6 +8,13 @@ the spacing of the bins there (never narrower than one FFT bin, so a partial bet
 centres is never missed). A voice at pitch ``f`` thus lines up its partials on one bin across the
 channels, whatever its formants; the network only has to learn what a voice looks like there.
 Magnitudes are compressed with ``log(1 + 100 * |X|)``.
+
+With ``periodicity``, one more channel holds each frame's periodicity at every bin's period: the
+generalised autocorrelation of the frame (the inverse FFT of ``|X|``, a cepstrum-like ACF that
+weighs every partial below Nyquist rather than only the first few harmonics), divided by the
+window's own autocorrelation and by its value at lag 0, read at lag ``16000 / f_k`` by linear
+interpolation. It is near 1 at the period of a voice whatever its timbre or a weak fundamental,
+which the harmonic channels (up to the 5th partial) miss on low voices.
 """
 
 from __future__ import annotations
@@ -40,6 +47,12 @@ class SpectrogramConfig:
     n_bins: int = 145
     bins_per_semitone: int = 3
     harmonics: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0)
+    periodicity: bool = False
+
+    @property
+    def n_channels(self) -> int:
+        """Feature channels: one per harmonic, plus one with ``periodicity``."""
+        return len(self.harmonics) + int(self.periodicity)
 
     def bin_midi(self) -> FloatArray:
         """(n_bins,) the MIDI pitch of each output bin."""
@@ -63,8 +76,22 @@ def filterbank(config: SpectrogramConfig) -> FloatArray:
     return weights
 
 
+def lag_weights(config: SpectrogramConfig) -> FloatArray:
+    """(n_fft // 2 + 1, n_bins) linear interpolation of an autocorrelation at each bin's period."""
+    n_lags = config.n_fft // 2 + 1
+    lag = SAMPLE_RATE / midi_to_hz_array(config.bin_midi())
+    weights = np.zeros((n_lags, config.n_bins))
+    lo = np.floor(lag).astype(np.int64)
+    frac = lag - lo
+    cols = np.arange(config.n_bins)
+    inside = lo + 1 < n_lags
+    weights[lo[inside], cols[inside]] = 1.0 - frac[inside]
+    weights[lo[inside] + 1, cols[inside]] = frac[inside]
+    return weights
+
+
 class HarmonicSpectrogram(nn.Module):
-    """(B, samples) 16 kHz waveform -> (B, harmonics, frames, n_bins) features.
+    """(B, samples) 16 kHz waveform -> (B, channels, frames, n_bins) features.
 
     ``frames = samples // 160 + 1``. The input is not level-normalised here (see
     :func:`normalise_level`).
@@ -75,7 +102,16 @@ class HarmonicSpectrogram(nn.Module):
         self.config = config
         weights = torch.from_numpy(filterbank(config)).float()
         self.register_buffer("weights", weights, persistent=False)
-        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        window = torch.hann_window(config.n_fft)
+        self.register_buffer("window", window, persistent=False)
+        if config.periodicity:
+            n_lags = config.n_fft // 2 + 1
+            padded = torch.cat([window, torch.zeros(config.n_fft)]).double()
+            window_acf = torch.fft.irfft(torch.fft.rfft(padded).abs() ** 2)[:n_lags]
+            lags = torch.from_numpy(lag_weights(config))
+            # unbias by the window's own autocorrelation, then read at each bin's period
+            lags = lags * (window_acf[0] / window_acf.clamp(min=1e-9))[:, None]
+            self.register_buffer("lags", lags.float(), persistent=False)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Features of a batch of waveforms."""
@@ -90,8 +126,15 @@ class HarmonicSpectrogram(nn.Module):
             return_complex=True,
         ).abs()  # (B, freqs, frames)
         weights: torch.Tensor = self.weights  # type: ignore[assignment]
-        stacked = torch.einsum("bft,hfk->bhtk", spec, weights)
-        return torch.log1p(100.0 * stacked)
+        stacked = torch.log1p(100.0 * torch.einsum("bft,hfk->bhtk", spec, weights))
+        if not self.config.periodicity:
+            return stacked
+        acf = torch.fft.irfft(spec, n=self.config.n_fft, dim=1)  # (B, lags, frames)
+        n_lags = self.config.n_fft // 2 + 1
+        acf = acf[:, :n_lags] / acf[:, :1].clamp(min=1e-6)
+        lags: torch.Tensor = self.lags  # type: ignore[assignment]
+        periodicity = torch.einsum("blt,lk->btk", acf, lags)
+        return torch.cat([stacked, periodicity[:, None]], dim=1)
 
 
 def normalise_level(audio: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:

@@ -47,7 +47,7 @@ class PitchNet(nn.Module):
     def __init__(self, config: PitchNetConfig = PitchNetConfig()) -> None:
         super().__init__()
         self.config = config
-        c, n_h = config.channels, len(config.spectrogram.harmonics)
+        c, n_h = config.channels, config.spectrogram.n_channels
         self.features = HarmonicSpectrogram(config.spectrogram)
 
         def block(c_in: int, c_out: int, kernel: tuple[int, int], dilation: int) -> nn.Sequential:
