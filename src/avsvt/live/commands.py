@@ -150,7 +150,7 @@ def _positive_s(text: str) -> float:
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``avsvt listen``."""
     from avsvt.live.sources import PCM_FORMATS
-    from avsvt.transcribe.commands import note_file_formats
+    from avsvt.transcribe.commands import add_note_file_arguments
 
     p = sub.add_parser(
         "listen",
@@ -213,13 +213,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="NAME",
         help="also play the notes on a new virtual MIDI port of this name",
     )
-    p.add_argument("-o", "--output", type=Path, help="write the notes here at the end")
-    p.add_argument(
-        "--format",
-        type=note_file_formats,
-        default=["mid", "csv", "json"],
-        help="with -o: comma-separated note file formats: mid, csv, json",
-    )
+    add_note_file_arguments(p, output_help="write the notes here at the end")
     p.add_argument("--name", default=DEFAULT_NAME, help="stem of the note files of stdin or --mic")
-    p.add_argument("--overwrite", action="store_true", help="replace existing note files")
     p.set_defaults(handler=_cmd_listen)

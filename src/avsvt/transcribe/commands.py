@@ -28,6 +28,18 @@ def note_file_formats(text: str) -> list[str]:
     return formats
 
 
+def add_note_file_arguments(parser: argparse.ArgumentParser, *, output_help: str) -> None:
+    """``-o/--output``, ``--format`` and ``--overwrite``: where and how note files are written."""
+    parser.add_argument("-o", "--output", type=Path, help=output_help)
+    parser.add_argument(
+        "--format",
+        type=note_file_formats,
+        default=["mid", "csv", "json"],
+        help="comma-separated note file formats: mid, csv, json",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing note files")
+
+
 def _model_identity(model: str | None) -> dict[str, Any] | str | None:
     """The model part of a request: the f0 tracker by name, else the file's identity."""
     from avsvt.transcribe.outputs import file_identity
@@ -217,14 +229,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "the f0 tracker in noise and music (vocadito_1 COnPOff at 0 dB: white .12 -> .66, music "
         "about .05 -> .44); about 4-5x real time; can weaken long held notes",
     )
-    p.add_argument("-o", "--output", type=Path, help="output folder (default: beside each input)")
-    p.add_argument(
-        "--format",
-        type=note_file_formats,
-        default=["mid", "csv", "json"],
-        help="comma-separated output formats: mid, csv, json",
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_note_file_arguments(p, output_help="output folder (default: beside each input)")
     p.add_argument(
         "--plot", action="store_true", help="also write a piano-roll PNG over the spectrogram"
     )
