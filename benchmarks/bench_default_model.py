@@ -23,7 +23,7 @@ from avsvt.metrics import score_notes
 from avsvt.transcribe.api import transcribe_array
 from avsvt.transcribe.predictor import F0NoteTracker, load_predictor
 from gm_accomp import gm_accompaniment, renderer_missing
-from harness import vocadito_inputs, with_noise
+from harness import noisy_conditions, vocadito_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,11 +36,6 @@ def main() -> None:
     args = parser.parse_args()
     vocadito = vocadito_inputs(args.shared)
     ((name, clip),) = vocadito.items()
-    rng = np.random.default_rng(0)
-    white = rng.standard_normal(len(clip.audio)).astype(np.float32)
-    conditions = {"clean": vocadito}
-    for snr_db in (0, -5):
-        conditions[f"white {snr_db}"] = with_noise(vocadito, white, snr_db)
     test = [s for s in load_songs(args.run / "corpus") if s.split == "test"]
     music = {"accomp": read_audio(test[0].accomp_path)}
     band = gm_accompaniment(len(clip.audio) / 16_000, seed=0)
@@ -48,9 +43,7 @@ def main() -> None:
         print(f"no GM band: {renderer_missing()}")
     else:
         music["GM band"] = band
-    for label, noise in music.items():
-        for snr_db in (10, 5, 0, -5):
-            conditions[f"{label} {snr_db}"] = with_noise(vocadito, noise, snr_db)
+    conditions = noisy_conditions(vocadito, music=music)
     systems = {"f0 tracker": F0NoteTracker(), "default model": load_predictor(args.model)}
     print("| system | " + " | ".join(conditions) + " | x real time |")
     print("|---|" + "---|" * (len(conditions) + 1))

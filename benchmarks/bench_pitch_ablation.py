@@ -35,7 +35,7 @@ from avsvt.pitchnet.track import PitchNetTracker, load_pitchnet
 from avsvt.pitchnet.train import PitchTrainConfig, build_pool, sung_notes, train_default_model
 from avsvt.transcribe.api import transcribe_array
 from gm_accomp import gm_accompaniment, renderer_missing
-from harness import vocadito_inputs, with_noise
+from harness import noisy_conditions, vocadito_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,14 +109,9 @@ def vocadito_scores(tracker: PitchNetTracker, shared: Path) -> dict[str, float]:
     """COnPOff % (mean of the annotators) on vocadito_1's conditions (module docstring)."""
     vocadito = vocadito_inputs(shared)
     ((name, clip),) = vocadito.items()
-    white = np.random.default_rng(0).standard_normal(len(clip.audio)).astype(np.float32)
-    conditions = {"clean": vocadito}
-    for snr_db in (0, -5):
-        conditions[f"white {snr_db}"] = with_noise(vocadito, white, snr_db)
     band = gm_accompaniment(len(clip.audio) / 16_000, seed=0)
-    if band is not None:
-        for snr_db in (5, 0):
-            conditions[f"GM band {snr_db}"] = with_noise(vocadito, band, snr_db)
+    music = {} if band is None else {"GM band": band}
+    conditions = noisy_conditions(vocadito, music=music, music_snrs_db=(5, 0))
     out = {}
     for label, inputs in conditions.items():
         notes = transcribe_array(inputs[name].audio, tracker)

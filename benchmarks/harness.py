@@ -402,6 +402,26 @@ def with_noise(
     }
 
 
+def noisy_conditions(
+    inputs: Mapping[str, BenchInput],
+    *,
+    white_snrs_db: tuple[float, ...] = (0, -5),
+    music: Mapping[str, Audio] | None = None,
+    music_snrs_db: tuple[float, ...] = (10, 5, 0, -5),
+) -> dict[str, dict[str, BenchInput]]:
+    """``clean``, ``white SNR`` (white noise of seed 0, as long as the first input) and
+    ``LABEL SNR`` for each of ``music``, each a copy of ``inputs`` mixed by :func:`with_noise`."""
+    length = len(next(iter(inputs.values())).audio)
+    white = np.random.default_rng(0).standard_normal(length).astype(np.float32)
+    conditions: dict[str, dict[str, BenchInput]] = {"clean": dict(inputs)}
+    for snr_db in white_snrs_db:
+        conditions[f"white {snr_db}"] = with_noise(inputs, white, snr_db)
+    for label, noise in (music or {}).items():
+        for snr_db in music_snrs_db:
+            conditions[f"{label} {snr_db}"] = with_noise(inputs, noise, snr_db)
+    return conditions
+
+
 @dataclass(frozen=True)
 class SpeedRow:
     """Transcription speed and peak memory of one system on one input length."""

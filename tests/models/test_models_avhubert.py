@@ -28,6 +28,7 @@ from avsvt.errors import CheckpointError
 from avsvt.models.avhubert import (
     AVHubertVideoEncoder,
     avhubert_from_fairseq,
+    photometric_jitter,
     read_fairseq_avhubert,
 )
 from avsvt.models.config import preset
@@ -180,6 +181,41 @@ def test_centre_crop_and_normalisation() -> None:
     x = encoder.preprocess(video, torch.tensor([2]))
     assert x.shape == (1, 1, 2, 88, 88)
     torch.testing.assert_close(x, torch.full_like(x, (1.0 - 0.421) / 0.165))
+
+
+def test_photometric_jitter_gives_each_item_its_own_light_and_ignores_padding() -> None:
+    """Per item one monotone map of the pixels (up to the added noise), padding left out."""
+    frames = torch.rand(3, 6, 22, 22) * 0.6 + 0.2
+    lengths = torch.tensor([6, 3, 6])
+    torch.manual_seed(5)
+    out = photometric_jitter(frames, lengths)
+    padded = frames.clone()
+    padded[1, 3:] = 1.0  # what lies beyond an item's length cannot move its light
+    torch.manual_seed(5)
+    again = photometric_jitter(padded, lengths)
+    torch.testing.assert_close(out[:, :3], again[:, :3])
+    assert out.min() >= 0 and out.max() <= 1
+    changes = [float((out[i] - frames[i]).abs().mean()) for i in range(3)]
+    assert min(changes) > 1e-3 and len({round(c, 4) for c in changes}) == 3
+    # brighter pixels stay brighter (contrast, brightness and gamma are monotone): rank
+    # correlation of input and output is near 1 within each item
+    for i in range(3):
+        a, b = frames[i].flatten().argsort().argsort(), out[i].flatten().argsort().argsort()
+        rank_corr = float(torch.corrcoef(torch.stack([a.float(), b.float()]))[0, 1])
+        assert rank_corr > 0.8
+
+
+def test_photometric_augment_is_training_only() -> None:
+    encoder = tiny_encoder(photometric_augment=True, train_augment=False)
+    video = torch.randint(0, 256, (2, 4, 88, 88), dtype=torch.uint8)
+    lengths = torch.tensor([4, 4])
+    torch.testing.assert_close(
+        encoder.preprocess(video, lengths), tiny_encoder().preprocess(video, lengths)
+    )
+    encoder.train()
+    assert not torch.allclose(
+        encoder.preprocess(video, lengths), tiny_encoder().preprocess(video, lengths)
+    )
 
 
 def test_frames_smaller_than_the_crop_raise() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import math
 import pickle
 import types
 import zipfile
@@ -216,6 +217,27 @@ class TransformerEncoder(nn.Module):
         return torch.as_tensor(self.layer_norm(x))
 
 
+def photometric_jitter(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, T, h, w) frames on the 0..1 scale -> the same with each item's own random lighting.
+
+    Per item: contrast x0.6-1.5 about the mean of its ``lengths`` valid frames, brightness
+    +-0.12, gamma 0.7-1.45 (log-uniform) and Gaussian sensor noise of s.d. 0-0.03, clipped to
+    0..1. Draws come from torch's global generator (seeded by the training loop).
+    """
+    shape = (x.shape[0], 1, 1, 1)
+    contrast = 0.6 + 0.9 * torch.rand(shape)
+    brightness = 0.24 * torch.rand(shape) - 0.12
+    gamma = torch.exp(math.log(0.7) + (math.log(1.45) - math.log(0.7)) * torch.rand(shape))
+    noise_sd = 0.03 * torch.rand(shape)
+    valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).to(x.dtype)  # (B, T)
+    frame_means = x.mean(dim=(2, 3))
+    mean = (frame_means * valid).sum(1) / valid.sum(1).clamp(min=1.0)
+    mean = mean.reshape(shape)
+    y = ((x - mean) * contrast + mean + brightness).clamp(0.0, 1.0) ** gamma
+    y = y + noise_sd * torch.randn(x.shape)
+    return y.clamp(0.0, 1.0)
+
+
 class AVHubertVideoEncoder(nn.Module):
     """AV-HuBERT video-only features: (B, T, H, W) crops at 50 fps -> (B, T, D).
 
@@ -237,9 +259,10 @@ class AVHubertVideoEncoder(nn.Module):
     def preprocess(self, video: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, T, H, W) pixels (uint8, or float on the same 0..255 scale) -> (B, 1, T, h, w).
 
-        Crop (centre, or random + flip in training with ``train_augment``), /255, optional
-        downsampling, (x - mean) / std; padded frames are set to 0 so the 3D stem sees them as
-        its own zero padding.
+        Crop (centre, or random + flip in training with ``train_augment``), /255, in training
+        each utterance's own lighting with ``photometric_augment`` (:func:`photometric_jitter`),
+        optional downsampling, (x - mean) / std; padded frames are set to 0 so the 3D stem sees
+        them as its own zero padding.
         """
         assert video.ndim == 4, f"video must be (B, T, H, W), got {tuple(video.shape)}"
         config = self.config
@@ -256,6 +279,8 @@ class AVHubertVideoEncoder(nn.Module):
         x = video[:, :, top : top + size, left : left + size].float() / 255.0
         if augment and float(torch.rand(())) < 0.5:
             x = x.flip(-1)
+        if self.training and config.photometric_augment:
+            x = photometric_jitter(x, lengths)
         if config.downsample > 1:
             x = nn.functional.avg_pool2d(x, config.downsample)
         x = (x - config.image_mean) / config.image_std

@@ -124,6 +124,11 @@ class VideoEncoderConfig:
         image_mean: Pixel mean after /255 (0.421).
         image_std: Pixel std after /255 (0.165).
         train_augment: Random crop and horizontal flip (p 0.5) in training mode.
+        photometric_augment: Also, in training mode, each utterance's own random contrast
+            (x0.6-1.5 about its mean), brightness (+-0.12), gamma (0.7-1.45) and sensor noise
+            (s.d. 0-0.03), on the 0..1 scale, for lighting, camera and skin beyond the
+            corpus' (off in every preset: on the demo it lifted GRID video-only onset F1
+            0.67 -> 0.71 but not AV's, BENCHMARKS.md).
         output_norm: Output standardisation (reference: whole tensor; see :data:`NormMode`).
         frame_rate_mode: See :data:`FrameRateMode`.
     """
@@ -150,6 +155,7 @@ class VideoEncoderConfig:
     image_mean: float = VIDEO_MEAN
     image_std: float = VIDEO_STD
     train_augment: bool = True
+    photometric_augment: bool = False
     output_norm: NormMode = "utterance"
     frame_rate_mode: FrameRateMode = "as_is"
 
