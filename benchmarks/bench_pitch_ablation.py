@@ -2,7 +2,8 @@
 
 Each variant is the default-model recipe (``configs/default-model.yaml``'s settings) with one
 ``train.data`` lever changed (:class:`avsvt.pitchnet.data.DataConfig`), or one input feature
-(``periodicity``: :class:`avsvt.pitchnet.features.SpectrogramConfig`), and a shorter training
+(``periodicity``: :class:`avsvt.pitchnet.features.SpectrogramConfig`), or the weight average
+(``ema``: ``PitchTrainConfig.ema_decay``), and a shorter training
 (``--steps``), from the same seed, so the variants differ only in that lever. Every model is
 scored (COnPOff F1 %) on:
 
@@ -62,6 +63,7 @@ VARIANTS: dict[str, Callable[[PitchTrainConfig], PitchTrainConfig]] = {
     "no band": _data(band_p=0.0),
     "no noise": _data(noise_p=0.0),
     "periodicity": _spectrogram(periodicity=True),
+    "ema": lambda c: dataclasses.replace(c, ema_decay=0.995),
 }
 SWEEP: tuple[tuple[str, float | None], ...] = (
     ("clean", None),

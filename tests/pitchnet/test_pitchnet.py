@@ -12,12 +12,13 @@ import torch
 from avsvt.errors import CheckpointError
 from avsvt.f0 import yin
 from avsvt.f0notes import F0NoteSettings
+from avsvt.models.checkpoint import load_training_state
 from avsvt.notes import hz_to_midi_array
 from avsvt.pitchnet.data import draw_batch, render_stems, salience_target
 from avsvt.pitchnet.features import HarmonicSpectrogram, SpectrogramConfig, n_frames
 from avsvt.pitchnet.model import PitchNet, PitchNetConfig, decode_f0
 from avsvt.pitchnet.track import PitchNetTracker, load_pitchnet, save_pitchnet
-from avsvt.pitchnet.train import PitchTrainConfig, build_pool, train_steps
+from avsvt.pitchnet.train import PitchTrainConfig, WeightAverage, build_pool, train_steps
 
 SR = 16_000
 SPEC = SpectrogramConfig()
@@ -158,8 +159,10 @@ def test_model_file_round_trip_and_damage(tmp_path) -> None:
         load_pitchnet(tmp_path / "cut.safetensors")
 
 
-def test_a_resumed_training_makes_the_same_steps(tmp_path) -> None:
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_a_resumed_training_makes_the_same_steps(tmp_path, ema_decay: float) -> None:
     config = PitchTrainConfig(
+        ema_decay=ema_decay,
         n_songs=2,
         n_valid_songs=1,
         song_s=3.0,
@@ -190,3 +193,28 @@ def test_a_resumed_training_makes_the_same_steps(tmp_path) -> None:
         straight.state_dict().items(), resumed.state_dict().values(), strict=True
     ):
         assert torch.equal(a, b), name
+    if ema_decay:  # the kept model is the average, not the last step's weights
+        last = load_training_state(tmp_path / "a" / "last.pt")["model"]
+        assert not torch.equal(last["salience.weight"], straight.state_dict()["salience.weight"])
+
+
+def test_weight_average_is_the_exponential_moving_average() -> None:
+    """Two steps by hand: avg = d * (d * w0 + (1 - d) * w1) + (1 - d) * w2; counters copied."""
+    model = torch.nn.BatchNorm1d(3)
+    w = [
+        torch.tensor([1.0, 2.0, 3.0]),
+        torch.tensor([3.0, 0.0, 1.0]),
+        torch.tensor([0.0, 4.0, 2.0]),
+    ]
+    with torch.no_grad():
+        model.weight.copy_(w[0])
+    average = WeightAverage(model, 0.75)
+    for step, weight in enumerate(w[1:], start=1):
+        with torch.no_grad():
+            model.weight.copy_(weight)
+            model.num_batches_tracked.fill_(step)
+        average.update(model)
+    expected = 0.75 * (0.75 * w[0] + 0.25 * w[1]) + 0.25 * w[2]
+    torch.testing.assert_close(average.state_dict()["weight"], expected)
+    assert int(average.state_dict()["num_batches_tracked"]) == 2
+    torch.testing.assert_close(average.state_dict()["bias"], torch.zeros(3))

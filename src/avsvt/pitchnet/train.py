@@ -5,7 +5,10 @@
    and skipped when present, rendered on ``workers`` processes;
 2. **steps**: Adam with a warm-up and a cosine decay; batch ``k`` is drawn from the seed
    ``(seed, k)`` alone, so a run killed at any point and resumed from ``last.pt`` (written every
-   ``checkpoint_every`` steps) makes the same steps as one that was not;
+   ``checkpoint_every`` steps) makes the same steps as one that was not; with ``ema_decay`` > 0
+   the model kept is the exponential moving average of the weights (and of the batch-norm
+   statistics) over the steps, updated after each, which varies less from run to run and
+   machine to machine than the last step's weights;
 3. **fit**: the note segmentation (:func:`avsvt.f0notes.fit_f0_notes`, its voicing threshold
    included) on validation mixtures drawn like the training ones;
 4. **model**: ``model.safetensors``, the weights with their config, the fitted segmentation and
@@ -55,6 +58,7 @@ class PitchTrainConfig:
     checkpoint_every: int = 50
     workers: int = 2
     threads: int = 2
+    ema_decay: float = 0.0
     model: PitchNetConfig = field(default_factory=PitchNetConfig)
     data: DataConfig = field(default_factory=DataConfig)
 
@@ -71,6 +75,7 @@ class PitchTrainConfig:
         check_count("checkpoint_every", self.checkpoint_every, minimum=1)
         check_count("workers", self.workers, minimum=1)
         check_count("threads", self.threads, minimum=1)
+        check_number("ema_decay", self.ema_decay, at_least=0.0, at_most=0.9999)
 
     def train_seeds(self) -> list[int]:
         """The seeds of the training songs."""
@@ -158,11 +163,14 @@ def train_steps(
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     last = run_dir / "last.pt"
     start, history = 0, []
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
     if last.exists():
         state = load_training_state(last)
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         start, history = int(state["global_step"]), list(state["history"])
+        if average is not None:
+            average.load_state_dict(state["ema"])
     crop = int(round(config.crop_s * SAMPLE_RATE))
     losses: list[float] = []
     model.train()
@@ -189,6 +197,8 @@ def train_steps(
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimiser.step()
+            if average is not None:
+                average.update(model)
             losses.append(float(loss.detach()))
             bar.update()
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
@@ -196,20 +206,52 @@ def train_steps(
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
                 history.append({"step": float(step + 1), "train_loss": float(np.mean(losses))})
                 losses = []
-                save_training_state(
-                    last,
-                    {
-                        "model": model.state_dict(),
-                        "optimiser": optimiser.state_dict(),
-                        "epoch": 0,
-                        "global_step": step + 1,
-                        "history": history,
-                    },
-                )
+                state = {
+                    "model": model.state_dict(),
+                    "optimiser": optimiser.state_dict(),
+                    "epoch": 0,
+                    "global_step": step + 1,
+                    "history": history,
+                }
+                if average is not None:
+                    state["ema"] = average.state_dict()
+                save_training_state(last, state)
                 write_log(run_dir / "log.csv", history)
             if stop_after_steps is not None and done_now >= stop_after_steps:
                 break
+    if average is not None and start + done_now >= config.steps:
+        model.load_state_dict(average.state_dict())
     return history
+
+
+class WeightAverage:
+    """An exponential moving average of a model's floating-point weights and buffers.
+
+    ``update`` after each step: ``avg = decay * avg + (1 - decay) * current``; integer buffers
+    (batch-norm's step counters) are copied. Starts from the model's weights when made.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.average = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        """Move the average toward ``model``'s current state."""
+        for name, value in model.state_dict().items():
+            kept = self.average[name]
+            if kept.is_floating_point():
+                kept.mul_(self.decay).add_(value.detach(), alpha=1.0 - self.decay)
+            else:
+                kept.copy_(value)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The averaged state, loadable by the model's ``load_state_dict``."""
+        return {k: v.clone() for k, v in self.average.items()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Resume from :meth:`state_dict`."""
+        self.average = {k: v.detach().clone() for k, v in state.items()}
 
 
 FIT_GRID: dict[str, tuple[float, ...]] = {
