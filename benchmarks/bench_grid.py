@@ -15,7 +15,10 @@ Systems and conditions:
   ``benchmarks/run.py``): white noise (seed 0) and music (the accompaniment of the demo run's first
   embedded test song, tiled; ``benchmarks/gm_accomp.py`` instead when ``--music gm`` and fluidsynth
   is installed); the A and AV models are the stage-2 models trained at -10 dB of accompaniment;
-  also clean, for reference.
+  also clean, for reference. A run that also trained white-noise systems
+  (``--set 'noise.types=[accomp,white]'``) adds the white condition scored with its models
+  trained at -10 dB of white noise (the matched condition, as the reference's per-condition
+  systems are used).
 
 Each model's onsets are those of its decoded notes (the reference decoder, as ``avsvt transcribe``),
 scored with ``mir_eval.onset.f_measure`` at +-100 ms. One clip is plotted (``--plot``): the
@@ -270,6 +273,17 @@ def main() -> None:
         print(f"no stage-2 models ({a_path}, {av_path}): video only")
     a_model = load_model(a_path) if fused else None
     av_model = load_model(av_path) if fused else None
+    # a run with white-noise stage-2 models too (noise.types: [accomp, white]) is also scored
+    # with its models of the matched condition, as the reference's per-condition systems are
+    white_paths = [
+        run / "stage2" / s / f"white_{DRONED_SNR_DB:.0f}dB" / "best.safetensors"
+        for s in ("A", "AV")
+    ]
+    matched = (
+        [load_model(p) for p in white_paths]
+        if fused and args.a_model is None and all(p.exists() for p in white_paths)
+        else []
+    )
     paths = sorted(args.grid.glob("*.mpg"))
     if not paths:
         raise SystemExit(f"no GRID clips in {args.grid}")
@@ -282,6 +296,8 @@ def main() -> None:
         columns += ["clean A", "clean AV"]
         for label in noises:
             columns += [f"{label} {DRONED_SNR_DB:.0f} dB A", f"{label} {DRONED_SNR_DB:.0f} dB AV"]
+    if matched:
+        columns += [f"white {DRONED_SNR_DB:.0f} dB A (white-trained)", "... AV (white-trained)"]
     rows: dict[str, list[float]] = {}
     for clip in clips:
         video_onsets, posterior, fps = model_onsets(video_model, None, clip.crops)
@@ -294,6 +310,9 @@ def main() -> None:
             for model in (a_model, av_model):
                 onsets, _, _ = model_onsets(model, audio, clip.crops)
                 cells.append(onset_f1(clip.onsets_s, onsets))
+        for model in matched:
+            onsets, _, _ = model_onsets(model, audios[1], clip.crops)
+            cells.append(onset_f1(clip.onsets_s, onsets))
         rows[f"{clip.name} ({len(clip.onsets_s)} onsets)"] = cells
     print(f"Onset F1 at +-{ONSET_WINDOW_S * 1000:.0f} ms against the audio's syllable onsets")
     print("| clip | " + " | ".join(columns) + " |")
