@@ -64,6 +64,7 @@ VARIANTS: dict[str, Callable[[PitchTrainConfig], PitchTrainConfig]] = {
     "no noise": _data(noise_p=0.0),
     "periodicity": _spectrogram(periodicity=True),
     "ema": lambda c: dataclasses.replace(c, ema_decay=0.995),
+    "late ema": lambda c: dataclasses.replace(c, ema_decay=0.99, ema_start=0.6),
 }
 SWEEP: tuple[tuple[str, float | None], ...] = (
     ("clean", None),

@@ -159,10 +159,13 @@ def test_model_file_round_trip_and_damage(tmp_path) -> None:
         load_pitchnet(tmp_path / "cut.safetensors")
 
 
-@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
-def test_a_resumed_training_makes_the_same_steps(tmp_path, ema_decay: float) -> None:
+@pytest.mark.parametrize(("ema_decay", "ema_start"), [(0.0, 0.0), (0.9, 0.0), (0.8, 0.5)])
+def test_a_resumed_training_makes_the_same_steps(
+    tmp_path, ema_decay: float, ema_start: float
+) -> None:
     config = PitchTrainConfig(
         ema_decay=ema_decay,
+        ema_start=ema_start,
         n_songs=2,
         n_valid_songs=1,
         song_s=3.0,

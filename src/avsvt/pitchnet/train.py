@@ -7,8 +7,8 @@
    ``(seed, k)`` alone, so a run killed at any point and resumed from ``last.pt`` (written every
    ``checkpoint_every`` steps) makes the same steps as one that was not; with ``ema_decay`` > 0
    the model kept is the exponential moving average of the weights (and of the batch-norm
-   statistics) over the steps, updated after each, which varies less from run to run and
-   machine to machine than the last step's weights;
+   statistics), started from the weights at ``ema_start`` (a fraction of the steps) and updated
+   after each later step, which should vary less from run to run than the last step's weights;
 3. **fit**: the note segmentation (:func:`avsvt.f0notes.fit_f0_notes`, its voicing threshold
    included) on validation mixtures drawn like the training ones;
 4. **model**: ``model.safetensors``, the weights with their config, the fitted segmentation and
@@ -59,6 +59,7 @@ class PitchTrainConfig:
     workers: int = 2
     threads: int = 2
     ema_decay: float = 0.0
+    ema_start: float = 0.0
     model: PitchNetConfig = field(default_factory=PitchNetConfig)
     data: DataConfig = field(default_factory=DataConfig)
 
@@ -76,6 +77,11 @@ class PitchTrainConfig:
         check_count("workers", self.workers, minimum=1)
         check_count("threads", self.threads, minimum=1)
         check_number("ema_decay", self.ema_decay, at_least=0.0, at_most=0.9999)
+        check_number("ema_start", self.ema_start, at_least=0.0, at_most=1.0)
+
+    def ema_first_step(self) -> int | None:
+        """The step after which the weight average starts (None: no average)."""
+        return int(self.ema_start * self.steps) if self.ema_decay > 0 else None
 
     def train_seeds(self) -> list[int]:
         """The seeds of the training songs."""
@@ -163,13 +169,17 @@ def train_steps(
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     last = run_dir / "last.pt"
     start, history = 0, []
-    average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
+    average_from = config.ema_first_step()
+    average: WeightAverage | None = None
+    if average_from == 0:
+        average = WeightAverage(model, config.ema_decay)
     if last.exists():
         state = load_training_state(last)
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         start, history = int(state["global_step"]), list(state["history"])
-        if average is not None:
+        if "ema" in state:
+            average = WeightAverage(model, config.ema_decay)
             average.load_state_dict(state["ema"])
     crop = int(round(config.crop_s * SAMPLE_RATE))
     losses: list[float] = []
@@ -199,6 +209,8 @@ def train_steps(
             optimiser.step()
             if average is not None:
                 average.update(model)
+            elif average_from is not None and step + 1 >= average_from:
+                average = WeightAverage(model, config.ema_decay)
             losses.append(float(loss.detach()))
             bar.update()
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
