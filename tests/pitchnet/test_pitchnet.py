@@ -18,7 +18,14 @@ from avsvt.pitchnet.data import draw_batch, render_stems, salience_target
 from avsvt.pitchnet.features import HarmonicSpectrogram, SpectrogramConfig, n_frames
 from avsvt.pitchnet.model import PitchNet, PitchNetConfig, decode_f0
 from avsvt.pitchnet.track import PitchNetTracker, load_pitchnet, save_pitchnet
-from avsvt.pitchnet.train import PitchTrainConfig, WeightAverage, build_pool, train_steps
+from avsvt.pitchnet.train import (
+    BN_BATCHES,
+    PitchTrainConfig,
+    WeightAverage,
+    build_pool,
+    recompute_batch_norm,
+    train_steps,
+)
 
 SR = 16_000
 SPEC = SpectrogramConfig()
@@ -221,3 +228,24 @@ def test_weight_average_is_the_exponential_moving_average() -> None:
     torch.testing.assert_close(average.state_dict()["weight"], expected)
     assert int(average.state_dict()["num_batches_tracked"]) == 2
     torch.testing.assert_close(average.state_dict()["bias"], torch.zeros(3))
+
+
+def test_batch_norm_is_re_estimated_on_fresh_batches() -> None:
+    """The first batch-norm layer normalises the features: its re-estimated running mean is the
+    plain mean of the per-batch feature means over BN_BATCHES batches of seeds (seed, steps + k)."""
+    config = PitchTrainConfig(steps=3, batch_size=2, crop_s=0.5, model=TINY)
+    pool = [render_stems(seed=s, duration_s=3.0) for s in (1, 2)]
+    torch.manual_seed(0)
+    model = PitchNet(TINY).eval()
+    crop = int(config.crop_s * SR)
+    first = model.body[0]
+    with torch.no_grad():
+        first.running_mean.fill_(123.0)
+    recompute_batch_norm(model, pool, config, crop)
+    assert not model.training and first.momentum == 0.1
+    means = []
+    for k in range(BN_BATCHES):
+        batch = draw_batch(pool, (config.seed, config.steps + k), 2, crop, TINY.spectrogram)
+        features = model.features(torch.from_numpy(batch.audio))
+        means.append(features.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(first.running_mean, torch.stack(means).mean(0), atol=1e-4, rtol=1e-4)

@@ -233,7 +233,45 @@ def train_steps(
                 break
     if average is not None and start + done_now >= config.steps:
         model.load_state_dict(average.state_dict())
+        recompute_batch_norm(model, pool, config, crop)
     return history
+
+
+BN_BATCHES = 32
+"""Training batches (drawn from the seeds after the last step's) that re-estimate the batch-norm
+statistics of an averaged model."""
+
+
+@torch.no_grad()
+def recompute_batch_norm(
+    model: PitchNet, pool: list[Stems], config: PitchTrainConfig, crop: int
+) -> None:
+    """Re-estimate every batch-norm layer's statistics for the model's current weights.
+
+    The averaged running statistics belong to no single set of weights (averaged weights are a
+    new network); as in stochastic weight averaging, they are measured again: the plain mean
+    over :data:`BN_BATCHES` training batches of seeds ``(seed, steps + k)``.
+    """
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # a cumulative average over the batches below
+    was_training = model.training
+    model.train()
+    for k in range(BN_BATCHES):
+        batch = draw_batch(
+            pool,
+            (config.seed, config.steps + k),
+            config.batch_size,
+            crop,
+            config.model.spectrogram,
+            config.data,
+        )
+        model(torch.from_numpy(batch.audio))
+    for layer, momentum in zip(layers, momenta, strict=True):
+        layer.momentum = momentum
+    model.train(was_training)
 
 
 class WeightAverage:
