@@ -8,7 +8,8 @@
    ``checkpoint_every`` steps) makes the same steps as one that was not; with ``ema_decay`` > 0
    the model kept is the exponential moving average of the weights (and of the batch-norm
    statistics), started from the weights at ``ema_start`` (a fraction of the steps) and updated
-   after each later step, which should vary less from run to run than the last step's weights;
+   after each later step, then its batch-norm statistics re-estimated (off in the recipe: at 500
+   steps it scored below the last step's weights, BENCHMARKS.md);
 3. **fit**: the note segmentation (:func:`avsvt.f0notes.fit_f0_notes`, its voicing threshold
    included) on validation mixtures drawn like the training ones;
 4. **model**: ``model.safetensors``, the weights with their config, the fitted segmentation and
