@@ -310,8 +310,9 @@ def main() -> None:
             for model in (a_model, av_model):
                 onsets, _, _ = model_onsets(model, audio, clip.crops)
                 cells.append(onset_f1(clip.onsets_s, onsets))
+        white_audio = audios[1 + list(noises).index("white")]
         for model in matched:
-            onsets, _, _ = model_onsets(model, audios[1], clip.crops)
+            onsets, _, _ = model_onsets(model, white_audio, clip.crops)
             cells.append(onset_f1(clip.onsets_s, onsets))
         rows[f"{clip.name} ({len(clip.onsets_s)} onsets)"] = cells
     print(f"Onset F1 at +-{ONSET_WINDOW_S * 1000:.0f} ms against the audio's syllable onsets")

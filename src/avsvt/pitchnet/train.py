@@ -36,7 +36,7 @@ from avsvt.f0notes import F0NoteSettings, fit_f0_notes
 from avsvt.models.checkpoint import load_training_state, save_training_state
 from avsvt.notes import Note
 from avsvt.parallel import worker_pool
-from avsvt.pitchnet.data import DataConfig, Stems, draw_batch, mix_example, render_stems
+from avsvt.pitchnet.data import Batch, DataConfig, Stems, draw_batch, mix_example, render_stems
 from avsvt.pitchnet.model import PitchNet, PitchNetConfig
 from avsvt.train.loop import write_log
 
@@ -154,6 +154,13 @@ def pitch_loss(
     ] / 10 + F.binary_cross_entropy_with_logits(voicing, voiced)
 
 
+def training_batch(pool: list[Stems], config: PitchTrainConfig, step: int, crop: int) -> Batch:
+    """Batch ``step`` of the recipe: drawn from the seed ``(config.seed, step)`` alone."""
+    return draw_batch(
+        pool, (config.seed, step), config.batch_size, crop, config.model.spectrogram, config.data
+    )
+
+
 def train_steps(
     model: PitchNet,
     pool: list[Stems],
@@ -190,14 +197,7 @@ def train_steps(
         total=config.steps, initial=start, desc="pitch model", unit="step", disable=not progress
     ) as bar:
         for step in range(start, config.steps):
-            batch = draw_batch(
-                pool,
-                (config.seed, step),
-                config.batch_size,
-                crop,
-                config.model.spectrogram,
-                config.data,
-            )
+            batch = training_batch(pool, config, step, crop)
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate(step, config)
             salience, voicing = model(torch.from_numpy(batch.audio))
@@ -261,15 +261,7 @@ def recompute_batch_norm(
     was_training = model.training
     model.train()
     for k in range(BN_BATCHES):
-        batch = draw_batch(
-            pool,
-            (config.seed, config.steps + k),
-            config.batch_size,
-            crop,
-            config.model.spectrogram,
-            config.data,
-        )
-        model(torch.from_numpy(batch.audio))
+        model(torch.from_numpy(training_batch(pool, config, config.steps + k, crop).audio))
     for layer, momentum in zip(layers, momenta, strict=True):
         layer.momentum = momentum
     model.train(was_training)
