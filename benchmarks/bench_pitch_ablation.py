@@ -59,6 +59,7 @@ def _spectrogram(**changes: object) -> Callable[[PitchTrainConfig], PitchTrainCo
 VARIANTS: dict[str, Callable[[PitchTrainConfig], PitchTrainConfig]] = {
     "base": lambda c: c,
     "timbre": _data(timbre=True),
+    "clearer voices": _data(breath_power=2.0),
     "no chain": _data(chain_p=0.0),
     "no band": _data(band_p=0.0),
     "no noise": _data(noise_p=0.0),
@@ -139,7 +140,11 @@ def main() -> None:
         config = dataclasses.replace(
             VARIANTS[name](base), steps=args.steps, threads=args.threads, workers=args.threads
         )
-        stems = args.out / ("stems-timbre" if config.data.timbre else "stems")
+        stems = args.out / (
+            "stems"
+            + ("-timbre" if config.data.timbre else "")
+            + (f"-breath{config.data.breath_power:g}" if config.data.breath_power != 1 else "")
+        )
         run = args.out / name.replace(" ", "-")
         run.mkdir(parents=True, exist_ok=True)
         result = run / "scores.json"

@@ -54,6 +54,7 @@ def run_default_model(config: DefaultModelRun) -> Path:
             "n_valid_songs": train.n_valid_songs,
             "song_s": train.song_s,
             "timbre": train.data.timbre,
+            "breath_power": train.data.breath_power,
         }
         model_dir = out / "model"
         results = model_dir / "results.json"

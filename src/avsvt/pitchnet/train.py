@@ -105,9 +105,9 @@ def _load_stems(path: Path) -> Stems:
         return Stems(**{name: data[name] for name in data.files})
 
 
-def _stems_job(args: tuple[Path, int, float, bool]) -> None:
-    path, seed, duration_s, timbre = args
-    _save_stems(path, render_stems(seed, duration_s, timbre=timbre))
+def _stems_job(args: tuple[Path, int, float, bool, float]) -> None:
+    path, seed, duration_s, timbre, breath_power = args
+    _save_stems(path, render_stems(seed, duration_s, timbre=timbre, breath_power=breath_power))
 
 
 def build_pool(
@@ -118,15 +118,21 @@ def build_pool(
     workers: int,
     progress: bool,
     timbre: bool = False,
+    breath_power: float = 1.0,
 ) -> list[Stems]:
     """Render (or read back) the stems of ``seeds`` under ``folder``.
 
-    ``timbre``: :class:`avsvt.pitchnet.data.DataConfig`; a folder holds stems of one kind.
+    ``timbre``, ``breath_power``: :class:`avsvt.pitchnet.data.DataConfig`; a folder holds
+    stems of one kind.
     """
     from tqdm import tqdm
 
     paths = [folder / f"{seed}.npz" for seed in seeds]
-    todo = [(p, s, duration_s, timbre) for p, s in zip(paths, seeds, strict=True) if not p.exists()]
+    todo = [
+        (p, s, duration_s, timbre, breath_power)
+        for p, s in zip(paths, seeds, strict=True)
+        if not p.exists()
+    ]
     if todo:
         with (
             worker_pool(workers) as pool,
@@ -379,6 +385,7 @@ def train_default_model(
             workers=config.workers,
             progress=progress,
             timbre=config.data.timbre,
+            breath_power=config.data.breath_power,
         )
         for seeds in (config.train_seeds(), config.valid_seeds())
     )

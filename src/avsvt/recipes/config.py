@@ -198,6 +198,10 @@ class StageTwoConfig:
         fusion: Changes to the fusion config of the audio model's preset (e.g. ``{"kind":
             "concat"}``); checked when the config loads.
         init_head_from_audio: Initialise the head from the stage-1 audio head (reference).
+        drop_video_p: AV training: per-utterance probability of zero video features (modality
+            dropout, :class:`avsvt.recipes.systems.FeatureModel`; 0 = the reference).
+        drop_audio_p: AV training: per-utterance probability of zero audio features, among
+            the utterances that keep their video (0 = the reference).
         train: The training loop's settings.
         grid: Where and how the jobs run.
     """
@@ -205,6 +209,8 @@ class StageTwoConfig:
     systems: tuple[System, ...] = ("A", "AV")
     fusion: dict[str, Any] = field(default_factory=dict)
     init_head_from_audio: bool = True
+    drop_video_p: float = 0.0
+    drop_audio_p: float = 0.0
     train: TrainConfig = field(default_factory=_stage2_train)
     grid: GridConfig = field(default_factory=GridConfig)
 
@@ -212,6 +218,8 @@ class StageTwoConfig:
         if not self.systems:
             raise FieldError("systems", "give at least one of A, AV")
         check_unique("systems", self.systems)
+        check_number("drop_video_p", self.drop_video_p, at_least=0.0, at_most=1.0)
+        check_number("drop_audio_p", self.drop_audio_p, at_least=0.0, at_most=1.0)
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,11 @@ def run_stage2_job(job: Stage2Job) -> Path:
     if job.threads:
         torch.set_num_threads(job.threads)
     device = resolve_device(job.device)
-    model = FeatureModel(build_fused_model(job)).to(device)
+    model = FeatureModel(
+        build_fused_model(job),
+        drop_video_p=job.config.drop_video_p,
+        drop_audio_p=job.config.drop_audio_p,
+    ).to(device)
     trainable = stage2_trainable(model)
     songs = list(job.songs)
     grid = model.transcriber.config.grid

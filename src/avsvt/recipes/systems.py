@@ -41,19 +41,57 @@ def stage1_trainable(model: Transcriber) -> Trainable:
     )
 
 
+def drop_modalities(
+    audio: torch.Tensor, video: torch.Tensor, drop_video_p: float, drop_audio_p: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero whole items' video (probability ``drop_video_p``), else their audio (``drop_audio_p``).
+
+    Args:
+        audio: (B, Ta, Da) audio features.
+        video: (B, Tv, Dv) video features.
+        drop_video_p: Per-item probability of zero video.
+        drop_audio_p: Per-item probability of zero audio, among items that keep their video
+            (an item never loses both).
+
+    Returns:
+        The two feature tensors, unchanged where nothing was dropped.
+    """
+    if drop_video_p <= 0.0 and drop_audio_p <= 0.0:
+        return audio, video
+    draw = torch.rand(audio.shape[0], device=audio.device)
+    no_video = draw < drop_video_p
+    no_audio = ~no_video & (draw < drop_video_p + (1.0 - drop_video_p) * drop_audio_p)
+    keep_video = (~no_video).to(video.dtype)[:, None, None]
+    keep_audio = (~no_audio).to(audio.dtype)[:, None, None]
+    return audio * keep_audio, video * keep_video
+
+
 class FeatureModel(nn.Module):
     """A transcriber run from encoder features (its encoders stay frozen and unused).
 
     A transcriber whose config has ``takes_video: false`` is the "A" system: its video stream is
     zeros (reference 6.7) and its video projection is not trained.
 
+    Modality dropout (AV systems, training only, as AV-HuBERT trains): each item's video
+    features are zeroed with probability ``drop_video_p`` and otherwise its audio features with
+    probability ``drop_audio_p``, so the fusion learns to transcribe from either stream alone and
+    to weigh them when both are present, rather than leaning on whichever stream its training
+    condition favoured. Draws come from torch's global generator (seeded by the training loop).
+
     Args:
         transcriber: The model; its encoders' parameters are frozen here.
+        drop_video_p: Per-item probability of zeroing the video features in training.
+        drop_audio_p: Per-item probability of zeroing the audio features in training (among the
+            items whose video was kept).
     """
 
-    def __init__(self, transcriber: Transcriber) -> None:
+    def __init__(
+        self, transcriber: Transcriber, *, drop_video_p: float = 0.0, drop_audio_p: float = 0.0
+    ) -> None:
         super().__init__()
         self.transcriber = transcriber
+        self.drop_video_p = drop_video_p
+        self.drop_audio_p = drop_audio_p
         for p in transcriber.encoder_parameters():
             p.requires_grad_(False)
         if not transcriber.uses_video and transcriber.video_proj is not None:
@@ -72,6 +110,8 @@ class FeatureModel(nn.Module):
         video_lengths: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Features (B, T, D) -> logits (B, T, 20) and lengths (the transcriber's own rule)."""
+        if self.training and video is not None and self.transcriber.uses_video:
+            audio, video = drop_modalities(audio, video, self.drop_video_p, self.drop_audio_p)
         out = self.transcriber.forward_features(audio, audio_lengths, video, video_lengths)
         return out.logits, out.lengths
 
