@@ -1,4 +1,4 @@
-"""``DataConfig.breath_power``: the singers' breathiness distribution, and what it does to a voice."""
+"""``DataConfig.breath_power``: the singers' breathiness draw, and what it does to a voice."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 2's modality dropout: whole items lose one stream in training, never both, never in eval."""
+"""Stage 2 modality dropout: items lose one whole stream in training, never both, never in eval."""
 
 from __future__ import annotations
 
