@@ -32,7 +32,7 @@ from avsvt.config import (
 from avsvt.constants import NOISE_TYPES, SNRS_DB
 from avsvt.errors import ConfigError
 from avsvt.models.config import FusionConfig, ModelConfig, configure, preset
-from avsvt.train.settings import AccompMix, OptimConfig, TrainConfig
+from avsvt.train.settings import AccompMix, OptimConfig, TrainConfig, VideoSpeedup
 
 System = Literal["A", "AV"]
 GridBackend = Literal["local", "slurm"]
@@ -118,12 +118,15 @@ class StageOneConfig:
         accomp_mix: Audio only: mix the song's accompaniment into a share of the training
             utterances (off by default, as the reference trains stage 1 on clean vocals; it
             adds MIR-ST500's accompanied songs instead, which the embedded data has no match for).
+        speedup: Video only: play a share of the training utterances' lips faster
+            (:class:`avsvt.train.settings.VideoSpeedup`; off by default).
     """
 
     preset: str = "cpu"
     model: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
     accomp_mix: AccompMix = field(default_factory=AccompMix)
+    speedup: VideoSpeedup = field(default_factory=VideoSpeedup)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,19 @@ from avsvt.report import Condition
 logger = logging.getLogger(__name__)
 
 
+LATER_OPTIONS = frozenset({"speedup", "drop_video_p", "drop_audio_p"})
+"""Stage options added after runs existed: left out of a step's fingerprint while they keep
+their default (off), so a run made before them stays finished and is not recomputed."""
+
+
+def _without_defaults(
+    settings: dict[str, Any], kind: type[Any], names: frozenset[str]
+) -> dict[str, Any]:
+    """``settings`` (``to_dict`` of a ``kind`` dataclass) less the ``names`` at their default."""
+    defaults = to_dict(kind())
+    return {k: v for k, v in settings.items() if k not in names or v != defaults[k]}
+
+
 class Run:
     """The paths and settings of one run (see the module docstring for the steps)."""
 
@@ -97,7 +110,8 @@ class Run:
 
     def _stage1_settings(self, modality: str) -> dict[str, Any]:
         stage = self.config.audio if modality == "audio" else self.config.video
-        return {"corpus": self._corpus_settings(), "stage": to_dict(stage)}
+        settings = _without_defaults(to_dict(stage), type(stage), LATER_OPTIONS)
+        return {"corpus": self._corpus_settings(), "stage": settings}
 
     def _features_settings(self) -> dict[str, Any]:
         return {
@@ -108,7 +122,9 @@ class Run:
         }
 
     def _stage2_settings(self) -> dict[str, Any]:
-        stage2 = to_dict(self.config.stage2)
+        stage2 = _without_defaults(
+            to_dict(self.config.stage2), type(self.config.stage2), LATER_OPTIONS
+        )
         stage2.pop("grid")
         return {"features": self._features_settings(), "stage2": stage2}
 

@@ -59,7 +59,7 @@ def train_stage1(
         train = AudioUtterances(split_songs(songs, "train"), accomp_mix=config.accomp_mix)
         valid: AudioUtterances | VideoUtterances = AudioUtterances(split_songs(songs, "valid"))
     else:
-        train = VideoUtterances(split_songs(songs, "train"))
+        train = VideoUtterances(split_songs(songs, "train"), speedup=config.speedup)
         valid = VideoUtterances(split_songs(songs, "valid"))
 
     logger.info(

@@ -24,7 +24,8 @@ from avsvt.data.video import read_video, video_shape
 from avsvt.errors import DataError
 from avsvt.labels import LabelArray, n_label_frames, notes_to_labels
 from avsvt.models.apply import Utterance
-from avsvt.train.settings import AccompMix
+from avsvt.notes import Note
+from avsvt.train.settings import AccompMix, VideoSpeedup
 from avsvt.utterances import DEFAULT_GRID, UtteranceGrid, UtteranceSpan
 
 AudioLoader = Callable[[Song], npt.NDArray[np.float32]]
@@ -166,10 +167,17 @@ class VideoUtterances(_SongUtterances):
     """Stage-1 video: (T, H, W) uint8 mouth crops and 50 fps labels per utterance.
 
     The utterance count comes from the video's own length (a video-only model never sees the
-    audio), as :func:`avsvt.models.apply.apply_model` does for a video-only model.
+    audio), as :func:`avsvt.models.apply.apply_model` does for a video-only model. ``speedup``
+    plays some utterances' lips faster (:class:`avsvt.train.settings.VideoSpeedup`).
     """
 
-    def __init__(self, songs: Sequence[Song], *, grid: UtteranceGrid = DEFAULT_GRID) -> None:
+    def __init__(
+        self,
+        songs: Sequence[Song],
+        *,
+        grid: UtteranceGrid = DEFAULT_GRID,
+        speedup: VideoSpeedup | None = None,
+    ) -> None:
         spans = []
         for song in songs:
             n_video = video_shape(song.video_path)[0]
@@ -184,21 +192,75 @@ class VideoUtterances(_SongUtterances):
                 )
             ]
         super().__init__(songs, spans, grid)
+        self.speedup = speedup
         self._video: dict[str, npt.NDArray[np.uint8]] = {}
+
+    def _factor(self, i: int) -> float:
+        config = self.speedup
+        if config is None or config.probability <= 0:
+            return 1.0
+        rng = np.random.default_rng([config.seed, i])
+        if rng.random() >= config.probability:
+            return 1.0
+        return float(rng.uniform(*config.factor))
 
     def __getitem__(self, i: int) -> Utterance:
         song, span = self.spans[i]
         if song.song_id not in self._video:
             self._video[song.song_id] = read_video(song.video_path)
         video = self._video[song.song_id]
-        labels = self.song_labels(song, len(video), self.grid.video_fps)
+        fps = self.grid.video_fps
+        factor = self._factor(i)
+        if factor == 1.0:
+            labels = self.song_labels(song, len(video), fps)[span.video_frames]
+            crops = video[span.video_frames]
+        else:
+            labels, crops = sped_up(song.notes, video, span.video_frames, fps, factor)
         return Utterance(
             song.song_id,
             span.index,
             span.count,
-            labels=torch.from_numpy(labels[span.video_frames]),
-            video=torch.from_numpy(np.ascontiguousarray(video[span.video_frames])),
+            labels=torch.from_numpy(labels),
+            video=torch.from_numpy(np.ascontiguousarray(crops)),
         )
+
+
+def sped_up(
+    notes: Sequence[Note],
+    video: npt.NDArray[np.uint8],
+    frames: slice,
+    fps: float,
+    factor: float,
+) -> tuple[LabelArray, npt.NDArray[np.uint8]]:
+    """One utterance's labels and crops played ``factor`` times faster from its first frame.
+
+    Args:
+        notes: The song's notes.
+        video: (T, H, W) the song's crops at ``fps``.
+        frames: The utterance's frames (a slice of ``video``).
+        fps: Frame rate of crops and labels.
+        factor: Speed-up (>= 1).
+
+    Returns:
+        (n, 4) labels and (n, H, W) crops, n the utterance's frame count: output frame ``j``
+        shows crop ``start + floor(j * factor)`` (the last crop past the end) and is labelled
+        from the notes with time ``t`` moved to ``start_s + (t - start_s) / factor``.
+    """
+    start, stop, _ = frames.indices(len(video))
+    n = stop - start
+    source = np.minimum(start + np.floor(np.arange(n) * factor).astype(np.int64), len(video) - 1)
+    start_s = start / fps
+    moved = [
+        Note(
+            start_s + (note.onset_s - start_s) / factor,
+            start_s + (note.offset_s - start_s) / factor,
+            note.pitch_midi,
+        )
+        for note in notes
+        if note.offset_s > start_s
+    ]
+    labels = notes_to_labels(moved, stop, fps)[start:stop]
+    return labels, video[source]
 
 
 class FeatureUtterances(_SongUtterances):

@@ -64,6 +64,37 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class VideoSpeedup:
+    """Faster articulation for the video stream: some utterances' lips played back sped up.
+
+    Utterance ``i`` is sped up with probability ``probability`` by a factor drawn uniformly from
+    ``factor``, both from ``default_rng([seed, i])`` (the same utterances, the same factors, in
+    every epoch and run). A sped-up utterance shows the song's mouth crops from its start at
+    ``factor`` times their pace (nearest frame), with labels built from the song's notes on the
+    same sped-up time line, so syllables come as fast as in speech (a sung corpus' notes last
+    0.2-1.7 s; spoken syllables 0.1-0.3 s). Past the song's end the last crop holds.
+
+    Attributes:
+        probability: Share of utterances sped up (0 = off).
+        factor: (lowest, highest) speed-up, at least 1.
+        seed: Seed of the draws.
+    """
+
+    probability: float = 0.0
+    factor: tuple[float, float] = (1.0, 2.0)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_number("probability", self.probability, at_least=0, at_most=1)
+        low, high = self.factor
+        check_number("factor", low, at_least=1.0)
+        check_number("factor", high, at_least=1.0)
+        if low > high:
+            raise FieldError("factor", f"[{low:g}, {high:g}]: the lowest factor comes first")
+        check_seed("seed", self.seed)
+
+
+@dataclass(frozen=True)
 class AccompMix:
     """Multi-condition training: the song's own accompaniment mixed into some utterances.
 
