@@ -7,8 +7,9 @@ Each variant is the default-model recipe (``configs/default-model.yaml``'s setti
 (``--steps``), from the same seed, so the variants differ only in that lever. Every model is
 scored (COnPOff F1 %) on:
 
-* **generated**: the recipe's validation songs (the neutral-timbre stems, the same for every
-  variant) in a fixed sweep of conditions, each song in each: clean; the many-styles band at
+* **generated**: the recipe's validation songs (the neutral-timbre, uniformly breathy stems of
+  ``stems/``, as every earlier table used, the same for every variant) in a fixed sweep of
+  conditions, each song in each: clean; the many-styles band at
   10 / 5 / 0 / -5 dB; the corpus-style accompaniment at 10 / 0 dB; white noise at 0 / -5 dB;
   every other song through the recording chain;
 * **vocadito_1** (mean of A1 / A2), a check never used to choose: clean, white noise 0 / -5 dB,
@@ -59,7 +60,7 @@ def _spectrogram(**changes: object) -> Callable[[PitchTrainConfig], PitchTrainCo
 VARIANTS: dict[str, Callable[[PitchTrainConfig], PitchTrainConfig]] = {
     "base": lambda c: c,
     "timbre": _data(timbre=True),
-    "clearer voices": _data(breath_power=2.0),
+    "uniform breath": _data(breath_power=1.0),
     "no chain": _data(chain_p=0.0),
     "no band": _data(band_p=0.0),
     "no noise": _data(noise_p=0.0),
@@ -154,7 +155,12 @@ def main() -> None:
                 path = train_default_model(run, config, stems_dir=stems)
             tracker = load_pitchnet(path)
             neutral = build_pool(
-                args.out / "stems", base.valid_seeds(), base.song_s, workers=1, progress=False
+                args.out / "stems",
+                base.valid_seeds(),
+                base.song_s,
+                workers=1,
+                progress=False,
+                breath_power=1.0,
             )
             scores = generated_scores(tracker, neutral) | vocadito_scores(tracker, args.shared)
             result.write_text(json.dumps(scores, indent=2))

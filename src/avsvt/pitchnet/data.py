@@ -77,11 +77,12 @@ class DataConfig:
             formant offsets, formant bandwidths, the fundamental's level (pressed to breathy)
             and soft to hard attacks.
         breath_power: Singers' breathiness is ``0.35 * u ** breath_power``, u uniform in 0..1:
-            1 draws it uniformly (the shipped model's data); above 1 most singers are clearer.
-            With 1, YIN finds most generated singers mostly aperiodic (median voiced-frame
-            aperiodicity above 0.2 for 65 % of them; 38 % with 2), and the f0 tracker, which
-            holds on real solo singing, scores 22 COnPOff on the clean validation songs (40
-            with 2; BENCHMARKS.md).
+            1 draws it uniformly (the data of the models shipped before 2026-12-02); 2 (the
+            default) makes most singers clearer and keeps a breathy tail. With 1, YIN finds
+            most generated singers mostly aperiodic (median voiced-frame aperiodicity above
+            0.2 for 65 % of them; 38 % with 2), and the f0 tracker, which holds on real solo
+            singing, scores 22 COnPOff on the clean validation songs (40 with 2;
+            BENCHMARKS.md, "how breathy the generated singers are").
         accomp_p: Probability of an accompaniment under the voice.
         band_p: ...of it being the many-styles band (:mod:`avsvt.synth.band`) rather than the
             corpus-style accompaniment.
@@ -90,7 +91,7 @@ class DataConfig:
     """
 
     timbre: bool = False
-    breath_power: float = 1.0
+    breath_power: float = 2.0
     accomp_p: float = 0.85
     band_p: float = 0.6
     noise_p: float = 0.35
