@@ -27,13 +27,16 @@ def test_a_trained_model_finds_notes_across_utterance_borders(trained_audio_mode
         transcribe_array(np.zeros(0, np.float32), load_predictor(trained_audio_model))
 
 
-def test_the_built_in_tracker_transcribes_a_file_and_says_it_ignores_video(tmp_path):
+def test_the_default_model_transcribes_a_file_and_says_it_ignores_video(tmp_path):
     sung = [Note(0.3, 0.9, 62.0), Note(1.2, 1.8, 66.5)]
     path = tmp_path / "sung.wav"
     sf.write(path, synth_vocal(sung, 2 * SAMPLE_RATE), SAMPLE_RATE)
     np.save(tmp_path / "lips.npy", np.zeros((100, 96, 96), np.uint8))
-    result = transcribe_file(path, tmp_path / "lips.npy")  # model=None: the built-in tracker
-    assert [round(n.pitch_midi, 1) for n in result.notes] == [62.0, 66.5]
+    result = transcribe_file(path, tmp_path / "lips.npy")  # model=None: the default model
+    # both notes, each within 15 cents of the sung pitch (COnP allows 50)
+    assert len(result.notes) == 2
+    for note, want in zip(result.notes, sung, strict=True):
+        assert abs(note.pitch_midi - want.pitch_midi) <= 0.15, (note, want)
     assert not result.used_video and "does not consume video" in result.messages[0]
 
 
