@@ -83,6 +83,12 @@ class DataConfig:
             0.2 for 65 % of them; 38 % with 2), and the f0 tracker, which holds on real solo
             singing, scores 22 COnPOff on the clean validation songs (40 with 2;
             BENCHMARKS.md, "how breathy the generated singers are").
+        tails: Singers let notes before a rest fade out (6-18 dB over their last 0.1-0.4 s,
+            a chance per singer of 0.3-0.9 per note), often with the pitch drooping (up to
+            0-150 cents over the last 50-200 ms), as real singers do; the note lasts until
+            its labelled offset (:func:`avsvt.synth.voice.render_vocals_with_f0`). Without
+            it, every generated note ends in a 30-ms release at full voice, and the model
+            ends real fading notes early (BENCHMARKS.md, "note tails").
         accomp_p: Probability of an accompaniment under the voice.
         band_p: ...of it being the many-styles band (:mod:`avsvt.synth.band`) rather than the
             corpus-style accompaniment.
@@ -92,6 +98,7 @@ class DataConfig:
 
     timbre: bool = False
     breath_power: float = 2.0
+    tails: bool = False
     accomp_p: float = 0.85
     band_p: float = 0.6
     noise_p: float = 0.35
@@ -104,12 +111,17 @@ class DataConfig:
 
 
 def vary_plan(
-    plan: SongPlan, rng: np.random.Generator, *, timbre: bool = False, breath_power: float = 1.0
+    plan: SongPlan,
+    rng: np.random.Generator,
+    *,
+    timbre: bool = False,
+    breath_power: float = 1.0,
+    tails: bool = False,
 ) -> SongPlan:
     """A wider singer and a transposition (module docstring), drawn from ``rng``.
 
     With ``timbre``, the singer's timbre is drawn wide too; ``breath_power`` shapes the
-    breathiness (:class:`DataConfig`).
+    breathiness; ``tails`` draws fading note ends (:class:`DataConfig`).
     """
     s = plan.singer
     shift = int(rng.integers(-6, 7))
@@ -138,6 +150,12 @@ def vary_plan(
             h1_db=float(rng.uniform(-12.0, 8.0)),
             attack_s=float(np.exp(rng.uniform(np.log(0.01), np.log(0.15)))),
         )
+    if tails:
+        singer = dataclasses.replace(
+            singer,
+            fade_p=float(rng.uniform(0.3, 0.9)),
+            fall_cents=float(rng.uniform(0.0, 150.0)) if rng.random() < 0.6 else 0.0,
+        )
     notes = tuple(dataclasses.replace(n, pitch_midi=n.pitch_midi + shift) for n in plan.notes)
     return dataclasses.replace(
         plan, notes=notes, singer=singer, key_midi=(plan.key_midi + shift) % 12
@@ -145,11 +163,18 @@ def vary_plan(
 
 
 def render_stems(
-    seed: int, duration_s: float, *, timbre: bool = False, breath_power: float = 1.0
+    seed: int,
+    duration_s: float,
+    *,
+    timbre: bool = False,
+    breath_power: float = 1.0,
+    tails: bool = False,
 ) -> Stems:
     """Render one training song from its seed (module docstring; the options: DataConfig)."""
     rng = np.random.default_rng([seed, 7])
-    plan = vary_plan(plan_song(rng, duration_s), rng, timbre=timbre, breath_power=breath_power)
+    plan = vary_plan(
+        plan_song(rng, duration_s), rng, timbre=timbre, breath_power=breath_power, tails=tails
+    )
     voice = render_vocals_with_f0(plan, rng)
     accomp = render_accompaniment(plan, voice.audio, rng)
     band = render_band(plan, voice.audio, rng)

@@ -55,6 +55,7 @@ def run_default_model(config: DefaultModelRun) -> Path:
             "song_s": train.song_s,
             "timbre": train.data.timbre,
             "breath_power": train.data.breath_power,
+            "tails": train.data.tails,
         }
         model_dir = out / "model"
         results = model_dir / "results.json"

@@ -105,9 +105,10 @@ def _load_stems(path: Path) -> Stems:
         return Stems(**{name: data[name] for name in data.files})
 
 
-def _stems_job(args: tuple[Path, int, float, bool, float]) -> None:
-    path, seed, duration_s, timbre, breath_power = args
-    _save_stems(path, render_stems(seed, duration_s, timbre=timbre, breath_power=breath_power))
+def _stems_job(args: tuple[Path, int, float, bool, float, bool]) -> None:
+    path, seed, duration_s, timbre, breath_power, tails = args
+    stems = render_stems(seed, duration_s, timbre=timbre, breath_power=breath_power, tails=tails)
+    _save_stems(path, stems)
 
 
 def build_pool(
@@ -119,17 +120,18 @@ def build_pool(
     progress: bool,
     timbre: bool = False,
     breath_power: float = 1.0,
+    tails: bool = False,
 ) -> list[Stems]:
     """Render (or read back) the stems of ``seeds`` under ``folder``.
 
-    ``timbre``, ``breath_power``: :class:`avsvt.pitchnet.data.DataConfig`; a folder holds
+    ``timbre``, ``breath_power``, ``tails``: :class:`avsvt.pitchnet.data.DataConfig`; a folder holds
     stems of one kind.
     """
     from tqdm import tqdm
 
     paths = [folder / f"{seed}.npz" for seed in seeds]
     todo = [
-        (p, s, duration_s, timbre, breath_power)
+        (p, s, duration_s, timbre, breath_power, tails)
         for p, s in zip(paths, seeds, strict=True)
         if not p.exists()
     ]
@@ -386,6 +388,7 @@ def train_default_model(
             progress=progress,
             timbre=config.data.timbre,
             breath_power=config.data.breath_power,
+            tails=config.data.tails,
         )
         for seeds in (config.train_seeds(), config.valid_seeds())
     )

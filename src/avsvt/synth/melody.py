@@ -56,6 +56,9 @@ class Singer:
     bandwidth_scale: float = 1.0  # formant bandwidths times this (narrow = ringing, wide = dull)
     h1_db: float = 0.0  # the fundamental's gain beside the tilt (pressed < 0 < breathy)
     attack_s: float = 0.02  # the loudness rise of a note after a rest
+    # note-end variety (off in the embedded corpus; the pitch model's data may draw them)
+    fade_p: float = 0.0  # chance that a note before a rest fades out (a decrescendo tail)
+    fall_cents: float = 0.0  # most pitch fall over a fading note's last 50-200 ms
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ an amplitude set by the source's spectral tilt, shimmer, the loudness envelope a
 filter of the current vowel (or nasal/liquid consonant) evaluated at ``k * f0``. Unvoiced
 consonants (plosive bursts, fricative noise) precede the voicing; breaths fill longer rests; a short
 synthetic room reverb is added. Voicing starts exactly at each planned note's onset and ends at its
-offset, so the labels are the notes actually sung.
+offset, so the labels are the notes actually sung. A singer may let notes before a rest fade out
+with a drooping pitch (``Singer.fade_p``, ``fall_cents``; off in the embedded corpus, whose bytes
+do not change: no draw is made for it).
 """
 
 from __future__ import annotations
@@ -109,7 +111,11 @@ def _control_tracks(
         swell = 1 + 0.15 * np.sin(
             np.pi * np.clip(t / max(note.offset_s - note.onset_s, 1e-3), 0, 1)
         )
-        amp[lo:hi] = attack * release * swell * phrase_gain[note.phrase]
+        fade = np.ones_like(t)
+        if singer.fade_p > 0 and not _followed_legato(plan, note) and rng.random() < singer.fade_p:
+            fade, fall = _note_tail(t, note.offset_s - note.onset_s, singer.fall_cents, rng)
+            pitch[lo:hi] -= fall
+        amp[lo:hi] = attack * release * swell * fade * phrase_gain[note.phrase]
         formants[lo:hi] = _note_vowel(note.vowel, singer, rng)
         kind = CONSONANTS[note.consonant][0]
         if kind in ("nasal", "liquid") and not note.melisma:
@@ -130,6 +136,34 @@ def _control_tracks(
         pitch = pitch + np.interp(np.arange(n_control), np.arange(n_steps) * 100, walk)
     formants = uniform_filter1d(formants, size=7, axis=0) * singer.formant_scale
     return pitch, amp, formants
+
+
+def _followed_legato(plan: SongPlan, note: PlannedNote) -> bool:
+    """True when the next note starts within 10 ms of ``note``'s offset (no rest to fade into)."""
+    later = [n.onset_s for n in plan.notes if n.onset_s >= note.offset_s - 1e-9 and n is not note]
+    return bool(later) and min(later) - note.offset_s < 0.01
+
+
+def _note_tail(
+    t: FloatArray, length_s: float, fall_cents: float, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray]:
+    """A fading note end: its gain and pitch fall (semitones) per control frame.
+
+    The gain falls 6-18 dB over the note's last 0.1-0.4 s, linear in dB; the pitch falls by up
+    to ``fall_cents``, quadratically over its last 50-200 ms. Real singers often let a note die
+    away, the pitch drooping as the breath runs out; the voice is still periodic there and the
+    note still sounds (annotators end it later).
+    """
+    fade_s = min(float(rng.uniform(0.1, 0.4)), 0.5 * length_s)
+    depth_db = float(rng.uniform(6.0, 18.0))
+    into = np.clip((t - (length_s - fade_s)) / max(fade_s, 1e-3), 0.0, 1.0)
+    gain = 10.0 ** (-depth_db * into / 20.0)
+    fall = np.zeros_like(t)
+    if fall_cents > 0:
+        fall_s = min(float(rng.uniform(0.05, 0.2)), 0.5 * length_s)
+        cents = float(rng.uniform(0.0, fall_cents))
+        fall = cents / 100.0 * np.clip((t - (length_s - fall_s)) / max(fall_s, 1e-3), 0, 1) ** 2
+    return gain, fall
 
 
 def render_vocals(plan: SongPlan, rng: np.random.Generator) -> npt.NDArray[np.float32]:
