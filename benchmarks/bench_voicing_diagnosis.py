@@ -1,0 +1,122 @@
+"""Where a pitch model loses on clean real singing: pitch, voicing, or note ends (vocadito_1).
+
+Compares the model's f0 track (its fitted voicing threshold) with YIN's (the f0 tracker's) frame
+by frame inside and outside the notes of annotator A1: voicing recall and false alarms, pitch
+within half a semitone of the note, where in the notes the frames YIN voices and the model does
+not lie, how loud, periodic and moving they are, and the offset error of matched notes. A
+diagnosis on the check clip, never a tuning set.
+
+Run: .venv/bin/python benchmarks/bench_voicing_diagnosis.py [--model PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+
+from avsvt.f0 import F0Track
+from avsvt.f0notes import F0NoteSettings, f0_notes, track_f0
+from avsvt.metrics import score_notes
+from avsvt.notefiles import read_notes
+from avsvt.notes import Note, midi_to_hz_array
+from avsvt.pitchnet.track import PitchNetTracker
+from avsvt.transcribe.inputs import load_audio
+from avsvt.transcribe.predictor import load_predictor
+
+ROOT = Path(__file__).resolve().parents[1]
+FPS = 100
+
+
+def note_frames(notes: list[Note], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) the pitch of the note each frame lies in (NaN outside), and its relative position."""
+    midi, position = np.full(n, np.nan), np.full(n, np.nan)
+    for note in notes:
+        a, b = round(note.onset_s * FPS), min(n, round(note.offset_s * FPS))
+        midi[a:b] = note.pitch_midi
+        position[a:b] = (np.arange(a, b) - a) / max(1, b - a)
+    return midi, position
+
+
+def offset_errors(estimate: list[Note], reference: list[Note]) -> np.ndarray:
+    """Offset minus reference offset (s) of the notes matched by onset and pitch."""
+
+    def arrays(notes: list[Note]) -> tuple[np.ndarray, np.ndarray]:
+        intervals = np.array([[x.onset_s, x.offset_s] for x in notes])
+        return intervals, midi_to_hz_array(np.array([x.pitch_midi for x in notes]))
+
+    (ri, rp), (ei, ep) = arrays(reference), arrays(estimate)
+    pairs = mir_eval.transcription.match_notes(ri, rp, ei, ep, offset_ratio=None)
+    return np.array([ei[j, 1] - ri[i, 1] for i, j in pairs])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, default=None, help="default: the shipped model")
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    folder = args.shared / "vocadito"
+    audio = load_audio(folder / "vocadito_1.wav")
+    reference = read_notes(folder / "vocadito_1_notesA1.csv")
+    model = load_predictor(args.model)
+    assert isinstance(model, PitchNetTracker), "a pitch-network model"
+    tracks: dict[str, tuple[F0Track, F0NoteSettings]] = {
+        "YIN (f0 tracker)": (track_f0(audio, F0NoteSettings()), F0NoteSettings()),
+        "model": (model.track(audio), model.settings),
+    }
+    n = min(len(t.f0_hz) for t, _ in tracks.values())
+    midi, position = note_frames(reference, n)
+    inside = ~np.isnan(midi)
+    yin_track = tracks["YIN (f0 tracker)"][0]
+    print(
+        "| track | voiced in notes | voiced outside | pitch within 0.5 st | COff | "
+        "offset error q10 / q50 (s) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, (track, settings) in tracks.items():
+        voiced = track.f0_hz[:n] > 0
+        error = np.abs(track.midi()[:n] - midi)[inside & voiced]
+        notes = f0_notes(track, settings)
+        off = offset_errors(notes, reference)
+        print(
+            f"| {name} | {100 * (voiced & inside).sum() / inside.sum():.1f} % | "
+            f"{100 * (voiced & ~inside).sum() / (~inside).sum():.1f} % | "
+            f"{100 * np.mean(error < 0.5):.1f} % | "
+            f"{100 * score_notes(reference, notes).COff.f1:.1f} | "
+            f"{np.quantile(off, 0.1):.3f} / {np.median(off):.3f} |"
+        )
+    model_voiced = tracks["model"][0].f0_hz[:n] > 0
+    yin_voiced = yin_track.f0_hz[:n] > 0
+    missed = inside & yin_voiced & ~model_voiced
+    kept = inside & yin_voiced & model_voiced
+    x = audio.astype(np.float64)
+    level_db = np.array(
+        [
+            10 * np.log10(np.mean(x[max(0, k * 160 - 512) : k * 160 + 512] ** 2) + 1e-12)
+            for k in range(n)
+        ]
+    )
+    relative_db = np.full(n, np.nan)
+    for note in reference:
+        a, b = round(note.onset_s * FPS), min(n, round(note.offset_s * FPS))
+        relative_db[a:b] = level_db[a:b] - np.median(level_db[a:b])
+    slope = np.abs(np.gradient(yin_track.midi()[:n]))
+    histogram = np.histogram(position[missed], bins=5, range=(0, 1))[0]
+    print()
+    print(f"frames YIN voices in notes and the model does not: {missed.sum()}")
+    print(f"  by fifth of the note: {histogram.tolist()}")
+    print(
+        f"  level under the note's median: {np.median(relative_db[missed]):.1f} dB "
+        f"(kept frames {np.median(relative_db[kept]):.1f} dB)"
+    )
+    print(f"  YIN aperiodicity: median {np.median(yin_track.aperiodicity[:n][missed]):.3f}")
+    print(
+        f"  pitch slope: median {np.nanmedian(slope[missed]):.3f} semitone per 10 ms "
+        f"(kept frames {np.nanmedian(slope[kept]):.3f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
