@@ -55,11 +55,14 @@ def run_default_model(config: DefaultModelRun) -> Path:
             "song_s": train.song_s,
             "timbre": train.data.timbre,
             "breath_power": train.data.breath_power,
-            "tails": train.data.tails,
         }
         model_dir = out / "model"
         results = model_dir / "results.json"
         settings = to_dict(train)
+        if train.data.tails:  # an option added later: off, the fingerprints stay as they were
+            data_settings["tails"] = True
+        else:
+            del settings["data"]["tails"]
         stems = fresh_dir(out / "stems", data_settings)
         model_dir = fresh_dir(model_dir, settings)
         if results.exists():
