@@ -23,10 +23,21 @@ from typing import Literal
 from avsvt.config import to_dict
 from avsvt.data.atomic import write_text_atomic
 from avsvt.data.lock import run_lock
+from avsvt.pitchnet.data import DataConfig
 from avsvt.pitchnet.train import PitchTrainConfig, train_default_model
-from avsvt.recipes.steps import check_run_folder, claim_run_folder, fresh_dir, seal_dir
+from avsvt.recipes.steps import (
+    check_run_folder,
+    claim_run_folder,
+    fresh_dir,
+    seal_dir,
+    without_defaults,
+)
 
 logger = logging.getLogger(__name__)
+
+LATER_DATA_OPTIONS = frozenset({"tails"})
+"""Data options added after runs existed: left out of the stems' and the model's fingerprints
+while off (:func:`avsvt.recipes.steps.without_defaults`)."""
 
 RECIPE_NAME = "default-model"
 
@@ -55,14 +66,12 @@ def run_default_model(config: DefaultModelRun) -> Path:
             "song_s": train.song_s,
             "timbre": train.data.timbre,
             "breath_power": train.data.breath_power,
+            **without_defaults({"tails": train.data.tails}, DataConfig, LATER_DATA_OPTIONS),
         }
         model_dir = out / "model"
         results = model_dir / "results.json"
         settings = to_dict(train)
-        if train.data.tails:  # an option added later: off, the fingerprints stay as they were
-            data_settings["tails"] = True
-        else:
-            del settings["data"]["tails"]
+        settings["data"] = without_defaults(settings["data"], DataConfig, LATER_DATA_OPTIONS)
         stems = fresh_dir(out / "stems", data_settings)
         model_dir = fresh_dir(model_dir, settings)
         if results.exists():

@@ -55,6 +55,7 @@ from avsvt.recipes.steps import (
     run_steps,
     shared_fresh_dir,
     stage_folders,
+    without_defaults,
 )
 from avsvt.report import Condition
 
@@ -64,14 +65,6 @@ logger = logging.getLogger(__name__)
 LATER_OPTIONS = frozenset({"speedup", "drop_video_p", "drop_audio_p"})
 """Stage options added after runs existed: left out of a step's fingerprint while they keep
 their default (off), so a run made before them stays finished and is not recomputed."""
-
-
-def _without_defaults(
-    settings: dict[str, Any], kind: type[Any], names: frozenset[str]
-) -> dict[str, Any]:
-    """``settings`` (``to_dict`` of a ``kind`` dataclass) less the ``names`` at their default."""
-    defaults = to_dict(kind())
-    return {k: v for k, v in settings.items() if k not in names or v != defaults[k]}
 
 
 class Run:
@@ -110,7 +103,7 @@ class Run:
 
     def _stage1_settings(self, modality: str) -> dict[str, Any]:
         stage = self.config.audio if modality == "audio" else self.config.video
-        settings = _without_defaults(to_dict(stage), type(stage), LATER_OPTIONS)
+        settings = without_defaults(to_dict(stage), type(stage), LATER_OPTIONS)
         return {"corpus": self._corpus_settings(), "stage": settings}
 
     def _features_settings(self) -> dict[str, Any]:
@@ -122,7 +115,7 @@ class Run:
         }
 
     def _stage2_settings(self) -> dict[str, Any]:
-        stage2 = _without_defaults(
+        stage2 = without_defaults(
             to_dict(self.config.stage2), type(self.config.stage2), LATER_OPTIONS
         )
         stage2.pop("grid")

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from avsvt.config import to_dict
 from avsvt.data.atomic import write_json_atomic
 from avsvt.data.lock import LOCK_NAME
 from avsvt.errors import OutputExistsError
@@ -70,6 +71,18 @@ def fingerprint(settings: Any) -> str:
     """A short stable hash of JSON-serialisable settings."""
     text = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def without_defaults(
+    settings: dict[str, Any], kind: type[Any], names: frozenset[str]
+) -> dict[str, Any]:
+    """``settings`` (``to_dict`` of a ``kind`` dataclass) less the ``names`` at their default.
+
+    For options added after runs existed: left out of a fingerprint while off, a run made
+    before them stays finished and is not recomputed.
+    """
+    defaults = to_dict(kind())
+    return {k: v for k, v in settings.items() if k not in names or v != defaults[k]}
 
 
 def _is_done(step: Step, marker_dir: Path) -> bool:

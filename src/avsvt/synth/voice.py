@@ -87,7 +87,7 @@ def _control_tracks(
     singer = plan.singer
     phrase_gain = {p: float(rng.uniform(0.55, 1.0)) for p in {n.phrase for n in plan.notes}}
     previous: PlannedNote | None = None
-    for note in plan.notes:
+    for i, note in enumerate(plan.notes):
         lo, hi = int(round(note.onset_s * fps)), int(round(note.offset_s * fps))
         if hi <= lo:
             continue
@@ -95,7 +95,7 @@ def _control_tracks(
         target = float(note.pitch_midi) + singer.tuning_cents / 100
         if singer.note_error_cents:
             target += float(rng.normal(0.0, singer.note_error_cents / 100))
-        legato = previous is not None and note.onset_s - previous.offset_s < 0.01
+        legato = previous is not None and _joined(previous, note)
         start = (
             float(previous.pitch_midi) if legato and previous else target - rng.uniform(0.2, 1.0)
         )
@@ -112,7 +112,8 @@ def _control_tracks(
             np.pi * np.clip(t / max(note.offset_s - note.onset_s, 1e-3), 0, 1)
         )
         fade = np.ones_like(t)
-        if singer.fade_p > 0 and not _followed_legato(plan, note) and rng.random() < singer.fade_p:
+        followed = i + 1 < len(plan.notes) and _joined(note, plan.notes[i + 1])
+        if singer.fade_p > 0 and not followed and rng.random() < singer.fade_p:
             fade, fall = _note_tail(t, note.offset_s - note.onset_s, singer.fall_cents, rng)
             pitch[lo:hi] -= fall
         amp[lo:hi] = attack * release * swell * fade * phrase_gain[note.phrase]
@@ -138,10 +139,9 @@ def _control_tracks(
     return pitch, amp, formants
 
 
-def _followed_legato(plan: SongPlan, note: PlannedNote) -> bool:
-    """True when the next note starts within 10 ms of ``note``'s offset (no rest to fade into)."""
-    later = [n.onset_s for n in plan.notes if n.onset_s >= note.offset_s - 1e-9 and n is not note]
-    return bool(later) and min(later) - note.offset_s < 0.01
+def _joined(earlier: PlannedNote, later: PlannedNote) -> bool:
+    """True when ``later`` starts within 10 ms of ``earlier``'s offset: sung legato, no rest."""
+    return later.onset_s - earlier.offset_s < 0.01
 
 
 def _note_tail(
