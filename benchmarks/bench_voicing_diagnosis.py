@@ -6,7 +6,13 @@ within half a semitone of the note, where in the notes the frames YIN voices and
 not lie, how loud, periodic and moving they are, and the offset error of matched notes. A
 diagnosis on the check clip, never a tuning set.
 
-Run: .venv/bin/python benchmarks/bench_voicing_diagnosis.py [--model PATH]
+With ``--noise``, two more tables: the model on the clip with white noise added at 40..10 dB
+(COnPOff mean of A1 / A2, and the share of frames voiced), and on generated validation songs
+(the recipe's first 12 seeds, vocals alone) sung with their singer's breath noise set to 0 .. 0.3,
+clean and with white noise at 20 dB (voicing recall and false alarms against the rendered
+voicing, COnPOff against the sung notes).
+
+Run: .venv/bin/python benchmarks/bench_voicing_diagnosis.py [--model PATH] [--noise]
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=None, help="default: the shipped model")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--noise", action="store_true", help="also the noise-floor tables")
     args = parser.parse_args()
     folder = args.shared / "vocadito"
     audio = load_audio(folder / "vocadito_1.wav")
@@ -116,6 +123,70 @@ def main() -> None:
         f"  pitch slope: median {np.nanmedian(slope[missed]):.3f} semitone per 10 ms "
         f"(kept frames {np.nanmedian(slope[kept]):.3f})"
     )
+    if args.noise:
+        both = [reference, read_notes(folder / "vocadito_1_notesA2.csv")]
+        noise_tables(model, audio, both)
+
+
+def noise_tables(model: PitchNetTracker, audio: np.ndarray, references: list[list[Note]]) -> None:
+    """The ``--noise`` tables (module docstring)."""
+    import dataclasses
+
+    from avsvt.noise.mixing import rms
+    from avsvt.pitchnet.data import Stems, vary_plan
+    from avsvt.pitchnet.features import n_frames
+    from avsvt.pitchnet.train import PitchTrainConfig, sung_notes
+    from avsvt.synth.melody import plan_song
+    from avsvt.synth.voice import render_vocals_with_f0
+
+    def noisy(x: np.ndarray, snr_db: float | None, seed: int) -> np.ndarray:
+        x = x.astype(np.float64)
+        if snr_db is not None:
+            white = np.random.default_rng(seed).standard_normal(len(x))
+            x = x + white * rms(x) * 10 ** (-snr_db / 20)
+        return x.astype(np.float32)
+
+    threshold = 1 - model.settings.max_aperiodicity
+    print("\n| vocadito_1 + white noise | COnPOff | frames voiced |\n|---|---|---|")
+    for snr_db in (None, 40.0, 30.0, 20.0, 10.0):
+        x = noisy(audio, snr_db, 0)
+        notes = model.transcribe(x)
+        f1 = np.mean([score_notes(r, notes).COnPOff.f1 for r in references])
+        voiced = np.mean(model.probabilities(x)[1] >= threshold)
+        label = "clean" if snr_db is None else f"{snr_db:g} dB"
+        print(f"| {label} | {100 * f1:.1f} | {100 * voiced:.1f} % |")
+    print(
+        "\n| generated singers' breath noise | clean: recall / false alarms / COnPOff | "
+        "white 20 dB: recall / false alarms / COnPOff |\n|---|---|---|"
+    )
+    config = PitchTrainConfig()
+    for breathiness in (0.0, 0.05, 0.15, 0.3):
+        cells: dict[float | None, list[tuple[float, float, float]]] = {None: [], 20.0: []}
+        for seed in config.valid_seeds()[:12]:
+            rng = np.random.default_rng([seed, 7])
+            plan = vary_plan(plan_song(rng, config.song_s), rng, breath_power=2.0)
+            singer = dataclasses.replace(plan.singer, breathiness=breathiness)
+            voice = render_vocals_with_f0(dataclasses.replace(plan, singer=singer), rng)
+            step = round(voice.fps / FPS)
+            voiced = voice.amplitude[::step][: n_frames(len(voice.audio))] > 0.05
+            f0 = voice.f0_midi[::step][: len(voiced)]
+            tuning = singer.tuning_cents / 100
+            planned = np.array([(n.onset_s, n.offset_s, n.pitch_midi + tuning) for n in plan.notes])
+            stems = Stems(
+                voice.audio, voice.audio, voice.audio, np.where(voiced, f0, 0.0), voiced, planned
+            )
+            reference = sung_notes(stems)
+            for snr_db, rows in cells.items():
+                x = noisy(voice.audio, snr_db, 1)
+                v = model.probabilities(x)[1][: len(voiced)] >= threshold
+                f1 = score_notes(reference, model.transcribe(x)).COnPOff.f1
+                rows.append((np.mean(v[voiced[: len(v)]]), np.mean(v[~voiced[: len(v)]]), f1))
+        row = [
+            f"{np.mean([r[0] for r in rows]):.3f} / {np.mean([r[1] for r in rows]):.3f} / "
+            f"{100 * np.mean([r[2] for r in rows]):.1f}"
+            for rows in cells.values()
+        ]
+        print(f"| {breathiness:g} | " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":

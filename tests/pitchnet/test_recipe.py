@@ -48,6 +48,43 @@ def test_avsvt_run_trains_a_model_that_transcribe_loads_and_a_rerun_skips(
     assert model.stat().st_mtime_ns == before
 
 
+def test_a_run_fitted_by_an_older_fit_is_refitted_not_retrained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import avsvt.pitchnet.recipe as recipe
+    import avsvt.pitchnet.train as train
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(out=tmp_path / "run"))
+    with monkeypatch.context() as patch:  # a run finished by the fit before the current one
+        patch.setattr(recipe, "FIT_VERSION", 0)
+        patch.setattr(train, "FIT_VERSION", 0)
+        assert main(["run", str(config)]) == 0
+    folder = tmp_path / "run" / "model"
+    old = load_predictor(folder / "model.safetensors")
+    assert isinstance(old, PitchNetTracker) and old.info["fit_version"] == 0
+    trained = {
+        p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.suffix in {".pt", ".csv"}
+    }
+    assert main(["run", str(config)]) == 0
+    new = load_predictor(folder / "model.safetensors")
+    assert isinstance(new, PitchNetTracker) and new.info["fit_version"] == train.FIT_VERSION
+    assert trained and all(
+        (folder / name).stat().st_mtime_ns == t for name, t in trained.items()
+    )  # not retrained
+    for a, b in zip(old.model.state_dict().values(), new.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    results = json.loads((folder / "results.json").read_text())
+    assert results["info"]["fit_version"] == train.FIT_VERSION
+    assert results["decode"]["salience_weight"] == new.salience_weight
+    assert set(new.info["valid_COnPOff_by_salience_weight"]) == {"0"}  # the voicing head
+    before = (folder / "model.safetensors").stat().st_mtime_ns
+    assert main(["run", str(config)]) == 0  # now current: nothing is redone
+    assert (folder / "model.safetensors").stat().st_mtime_ns == before
+
+
 def test_the_f0_tracker_is_there_by_name() -> None:
     assert isinstance(load_predictor("f0"), F0NoteTracker)
 

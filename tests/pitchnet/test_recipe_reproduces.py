@@ -38,7 +38,12 @@ def test_the_recipe_reproduces_the_shipped_model(tmp_path: Path) -> None:
             strict=True,
         )
     ):
-        return  # bit-exact: this machine is the kind the model was trained on
+        # bit-exact: this machine is the kind the model was trained on; the decoding is fitted
+        # on the same validation mixtures, so it is the shipped one too
+        assert reproduced.settings == shipped.settings
+        assert reproduced.salience_weight == shipped.salience_weight
+        assert reproduced.info["valid_scores"] == shipped.info["valid_scores"]
+        return
     for name, value in shipped.info["valid_scores"].items():
         assert abs(reproduced.info["valid_scores"][name] - value) <= 0.03, name
     stems = render_stems(seed=123_456_789, duration_s=20.0)

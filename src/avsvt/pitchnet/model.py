@@ -86,16 +86,21 @@ def decode_f0(
     *,
     threshold: float = 0.5,
     radius_bins: int = 2,
+    salience_weight: float = 0.0,
 ) -> F0Track:
     """Probabilities (T, n_bins) and (T,) -> an f0 track at 100 frames/s.
 
     The pitch of a frame is the salience-weighted mean of the bins within ``radius_bins`` of
-    its peak; frames whose voicing probability is below ``threshold`` are unvoiced.
+    its peak. A frame's voicing is ``(1 - salience_weight) * voicing + salience_weight *``
+    its salience peak (the salience head says "a voice at this pitch", so it is a second
+    voicing estimate); frames whose voicing is below ``threshold`` are unvoiced.
     ``aperiodicity`` holds ``1 - voicing``.
     """
     s = np.asarray(salience, dtype=np.float64)
-    v = np.asarray(voicing, dtype=np.float64)
     n_t, n_bins = s.shape
+    v = np.asarray(voicing, dtype=np.float64)
+    if salience_weight and n_t:
+        v = (1.0 - salience_weight) * v + salience_weight * s.max(axis=1)
     peak = s.argmax(axis=1) if n_t else np.zeros(0, dtype=np.int64)
     offsets = np.arange(-radius_bins, radius_bins + 1)
     idx = np.clip(peak[:, None] + offsets[None, :], 0, n_bins - 1)

@@ -5,8 +5,9 @@ two-stage pipeline. It writes into ``out_dir`` (new, empty or an avsvt run, as t
 
 * ``stems/``: the generated songs (cleared and redrawn when ``train``'s data settings change);
 * ``model/``: ``last.pt`` (resumable), ``log.csv``, the finished ``model.safetensors`` and
-  ``results.json`` (the fitted segmentation and its validation scores); cleared when any training
-  setting changes.
+  ``results.json`` (the fitted decoding and its validation scores); cleared when any training
+  setting changes. A finished run whose decoding was fitted by an older version of the fit
+  (:data:`avsvt.pitchnet.train.FIT_VERSION`) is refitted on its own weights, not retrained.
 
 The shipped default model (:data:`avsvt.transcribe.predictor.DEFAULT_MODEL`) is this recipe's
 ``model/model.safetensors`` with the settings of ``configs/default-model.yaml``.
@@ -24,7 +25,12 @@ from avsvt.config import to_dict
 from avsvt.data.atomic import write_text_atomic
 from avsvt.data.lock import run_lock
 from avsvt.pitchnet.data import DataConfig
-from avsvt.pitchnet.train import PitchTrainConfig, train_default_model
+from avsvt.pitchnet.train import (
+    FIT_VERSION,
+    PitchTrainConfig,
+    refit_default_model,
+    train_default_model,
+)
 from avsvt.recipes.steps import (
     check_run_folder,
     claim_run_folder,
@@ -74,17 +80,34 @@ def run_default_model(config: DefaultModelRun) -> Path:
         settings["data"] = without_defaults(settings["data"], DataConfig, LATER_DATA_OPTIONS)
         stems = fresh_dir(out / "stems", data_settings)
         model_dir = fresh_dir(model_dir, settings)
-        if results.exists():
-            logger.info("already trained: %s", model_dir / "model.safetensors")
+        path = model_dir / "model.safetensors"
+        if results.exists() and _fit_version(results) == FIT_VERSION:
+            logger.info("already trained: %s", path)
             seal_dir(stems)
             seal_dir(model_dir)
-            return model_dir / "model.safetensors"
-        path = train_default_model(model_dir, train, stems_dir=stems, progress=config.progress)
+            return path
+        if results.exists():  # trained, but its decoding was fitted by an older fit
+            logger.info("refitting the decoding of %s", path)
+            refit_default_model(path, train, stems_dir=stems, progress=config.progress)
+        else:
+            train_default_model(model_dir, train, stems_dir=stems, progress=config.progress)
         seal_dir(stems)
         from avsvt.pitchnet.track import load_pitchnet
 
         tracker = load_pitchnet(path)
-        body = {"f0notes": to_dict(tracker.settings), "info": tracker.info}
+        body = {
+            "f0notes": to_dict(tracker.settings),
+            "decode": {"salience_weight": tracker.salience_weight},
+            "info": tracker.info,
+        }
         write_text_atomic(results, json.dumps(body, indent=2) + "\n")
         seal_dir(model_dir)
         return path
+
+
+def _fit_version(results: Path) -> int:
+    """The fit version a finished run's ``results.json`` records (1 before it was recorded)."""
+    try:
+        return int(json.loads(results.read_text())["info"].get("fit_version", 1))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0

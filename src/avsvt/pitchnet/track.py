@@ -7,7 +7,9 @@ the stitched outputs equal one pass over the whole recording.
 
 The model file is safetensors: the weights, and in its header the network's config, the fitted
 note segmentation (:class:`avsvt.f0notes.F0NoteSettings`, whose ``max_aperiodicity`` is
-``1 - voicing threshold``) and how it was trained.
+``1 - voicing threshold``), the fitted voicing blend (``decode``: ``salience_weight`` of
+:func:`avsvt.pitchnet.model.decode_f0`; 0 in files written before it existed) and how it was
+trained.
 """
 
 from __future__ import annotations
@@ -54,11 +56,13 @@ class PitchNetTracker:
         model: The network (eval mode).
         settings: The fitted segmentation (its ``max_aperiodicity`` is 1 - voicing threshold).
         info: How the model was trained (from its file).
+        salience_weight: The voicing blend (:func:`avsvt.pitchnet.model.decode_f0`).
     """
 
     model: PitchNet
     settings: F0NoteSettings
     info: dict[str, Any] = field(default_factory=dict)
+    salience_weight: float = 0.0
 
     @property
     def uses_video(self) -> bool:
@@ -95,6 +99,7 @@ class PitchNetTracker:
             voicing,
             self.model.config.spectrogram,
             threshold=1.0 - self.settings.max_aperiodicity,
+            salience_weight=self.salience_weight,
         )
 
     def transcribe(self, audio: npt.NDArray[np.floating]) -> list[Note]:
@@ -103,7 +108,12 @@ class PitchNetTracker:
 
 
 def save_pitchnet(
-    path: str | Path, model: PitchNet, settings: F0NoteSettings, info: dict[str, Any]
+    path: str | Path,
+    model: PitchNet,
+    settings: F0NoteSettings,
+    info: dict[str, Any],
+    *,
+    salience_weight: float = 0.0,
 ) -> None:
     """Write a model file atomically (module docstring)."""
     from safetensors.torch import save as save_bytes
@@ -114,6 +124,7 @@ def save_pitchnet(
         "format_version": str(PITCHNET_VERSION),
         "model_config": json.dumps(config_to_dict(model.config)),
         "f0notes": json.dumps(asdict(settings)),
+        "decode": json.dumps({"salience_weight": float(salience_weight)}),
         "info": json.dumps(info, allow_nan=False),
     }
     data = save_bytes(tensors, metadata=header)
@@ -156,10 +167,13 @@ def load_pitchnet(path: str | Path) -> PitchNetTracker:
         config = config_from_dict(json.loads(header["model_config"]))
         settings = F0NoteSettings(**json.loads(header["f0notes"]))
         info = dict(json.loads(header.get("info", "{}")))
+        salience_weight = float(json.loads(header.get("decode", "{}")).get("salience_weight", 0.0))
+        if not 0.0 <= salience_weight <= 1.0:
+            raise ValueError(f"salience_weight {salience_weight} outside 0..1")
         model = PitchNet(config)
         model.load_state_dict(weights)
     except Exception as exc:  # noqa: BLE001 - a damaged header or weights of another shape
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise CheckpointError(f"damaged pitch model ({first})", path=path) from None
     model.eval()
-    return PitchNetTracker(model, settings, info)
+    return PitchNetTracker(model, settings, info, salience_weight)

@@ -10,14 +10,17 @@
    statistics), started from the weights at ``ema_start`` (a fraction of the steps) and updated
    after each later step, then its batch-norm statistics re-estimated (off in the recipe: at 500
    steps it scored below the last step's weights, BENCHMARKS.md);
-3. **fit**: the note segmentation (:func:`avsvt.f0notes.fit_f0_notes`, its voicing threshold
-   included) on validation mixtures drawn like the training ones;
+3. **fit**: the decoding (:func:`fit_decoding`: the note segmentation of
+   :func:`avsvt.f0notes.fit_f0_notes`, its voicing threshold included, and how much of the
+   voicing comes from the salience head: :data:`SALIENCE_WEIGHTS`) on validation mixtures drawn
+   like the training ones;
 4. **model**: ``model.safetensors``, the weights with their config, the fitted segmentation and
    how they were obtained (:mod:`avsvt.pitchnet.io`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import math
@@ -37,6 +40,7 @@ from avsvt.models.checkpoint import load_training_state, save_training_state
 from avsvt.notes import Note
 from avsvt.parallel import worker_pool
 from avsvt.pitchnet.data import Batch, DataConfig, Stems, draw_batch, mix_example, render_stems
+from avsvt.pitchnet.features import SpectrogramConfig
 from avsvt.pitchnet.model import PitchNet, PitchNetConfig
 from avsvt.train.loop import write_log
 
@@ -314,6 +318,15 @@ FIT_GRID: dict[str, tuple[float, ...]] = {
 }
 """The segmentation settings fitted on the validation mixtures (``max_aperiodicity`` is
 ``1 - voicing threshold``)."""
+SALIENCE_WEIGHTS: tuple[float, ...] = (0.0,)
+"""The voicing blends the recipe's fit tries (:func:`avsvt.pitchnet.model.decode_f0`): only the
+voicing head. A blend with the salience head was measured and not adopted: on generated
+validation mixtures, drawn like the training ones or sung by singers drawn wider, and on the
+embedded corpus it changes little up to 0.5 and loses beyond; only the check clip prefers it
+(BENCHMARKS.md, "voicing from the salience head"; ``benchmarks/bench_salience_weight.py``)."""
+FIT_VERSION = 1
+"""Bumped when the fit changes: a finished recipe run whose model file records an older one is
+refitted (weights kept), not retrained."""
 
 
 def sung_notes(stems: Stems) -> list[Note]:
@@ -346,24 +359,85 @@ def validation_mixtures(
     return out
 
 
-def fit_segmentation(
-    model: PitchNet, mixtures: list[tuple[np.ndarray, list[Note]]]
-) -> tuple[F0NoteSettings, dict[str, float]]:
-    """The note segmentation that scores best on ``mixtures``, and its scores."""
+@dataclass(frozen=True)
+class DecodeFit:
+    """The fitted decoding of a pitch network and what it scored on the validation mixtures.
+
+    Attributes:
+        settings: The note segmentation.
+        salience_weight: The voicing blend (:func:`avsvt.pitchnet.model.decode_f0`).
+        scores: COnPOff / COnP / COn F1 of the chosen decoding.
+        by_weight: COnPOff F1 of the best segmentation at each salience weight tried.
+    """
+
+    settings: F0NoteSettings
+    salience_weight: float
+    scores: dict[str, float]
+    by_weight: dict[str, float]
+
+
+def fit_decoding(
+    outputs: list[tuple[np.ndarray, np.ndarray]],
+    references: list[list[Note]],
+    spectrogram: SpectrogramConfig,
+    weights: tuple[float, ...] = SALIENCE_WEIGHTS,
+    *,
+    progress: bool = False,
+) -> DecodeFit:
+    """The segmentation and salience weight that score best on ``outputs`` (salience, voicing).
+
+    Every weight gets its own segmentation fit (:data:`FIT_GRID`); the best COnPOff wins, the
+    smaller weight on a tie.
+    """
+    from tqdm import tqdm
+
     from avsvt.pitchnet.model import decode_f0
+
+    best: DecodeFit | None = None
+    by_weight: dict[str, float] = {}
+    for weight in tqdm(weights, desc="fit decoding", unit="weight", disable=not progress):
+
+        def track(item: Any, settings: F0NoteSettings, weight: float = weight) -> Any:
+            salience, voicing = item
+            threshold = 1.0 - settings.max_aperiodicity
+            return decode_f0(
+                salience, voicing, spectrogram, threshold=threshold, salience_weight=weight
+            )
+
+        fit = fit_f0_notes(outputs, references, FIT_GRID, tracker=track)
+        scores = {name: getattr(fit.scores, name).f1 for name in ("COnPOff", "COnP", "COn")}
+        by_weight[f"{weight:g}"] = scores["COnPOff"]
+        if best is None or scores["COnPOff"] > best.scores["COnPOff"]:
+            best = DecodeFit(fit.settings, weight, scores, {})
+    assert best is not None, "at least one weight"
+    return dataclasses.replace(best, by_weight=by_weight)
+
+
+def fit_model_decoding(
+    model: PitchNet,
+    config: PitchTrainConfig,
+    stems_dir: Path,
+    *,
+    progress: bool = True,
+) -> DecodeFit:
+    """Step 3 (module docstring): render the validation stems if needed, mix them, fit."""
     from avsvt.pitchnet.track import PitchNetTracker
 
-    tracker = PitchNetTracker(model, F0NoteSettings())
+    valid = build_pool(
+        stems_dir,
+        config.valid_seeds(),
+        config.song_s,
+        workers=config.workers,
+        progress=progress,
+        timbre=config.data.timbre,
+        breath_power=config.data.breath_power,
+        tails=config.data.tails,
+    )
+    mixtures = validation_mixtures(valid, config)
+    tracker = PitchNetTracker(model.eval(), F0NoteSettings())
     outputs = [tracker.probabilities(audio) for audio, _ in mixtures]
-    spec = model.config.spectrogram
-
-    def track(item: Any, settings: F0NoteSettings) -> Any:
-        salience, voicing = item
-        return decode_f0(salience, voicing, spec, threshold=1.0 - settings.max_aperiodicity)
-
-    fit = fit_f0_notes(outputs, [notes for _, notes in mixtures], FIT_GRID, tracker=track)
-    scores = {name: getattr(fit.scores, name).f1 for name in ("COnPOff", "COnP", "COn")}
-    return fit.settings, scores
+    references = [notes for _, notes in mixtures]
+    return fit_decoding(outputs, references, model.config.spectrogram, progress=progress)
 
 
 def train_default_model(
@@ -374,37 +448,65 @@ def train_default_model(
     progress: bool = True,
 ) -> Path:
     """The whole recipe (module docstring); returns the model file's path."""
-    from avsvt.pitchnet.track import config_to_dict, save_pitchnet
-
     run_dir = Path(run_dir)
     torch.set_num_threads(config.threads)
     stems_dir = stems_dir or run_dir / "stems"
-    pool, valid = (
-        build_pool(
-            stems_dir,
-            seeds,
-            config.song_s,
-            workers=config.workers,
-            progress=progress,
-            timbre=config.data.timbre,
-            breath_power=config.data.breath_power,
-            tails=config.data.tails,
-        )
-        for seeds in (config.train_seeds(), config.valid_seeds())
+    pool = build_pool(
+        stems_dir,
+        config.train_seeds(),
+        config.song_s,
+        workers=config.workers,
+        progress=progress,
+        timbre=config.data.timbre,
+        breath_power=config.data.breath_power,
+        tails=config.data.tails,
     )
     torch.manual_seed(config.seed)
     model = PitchNet(config.model)
     history = train_steps(model, pool, config, run_dir, progress=progress)
     model.eval()
-    settings, scores = fit_segmentation(model, validation_mixtures(valid, config))
-    logger.info("validation mixtures: %s", scores)
+    path = run_dir / "model.safetensors"
+    final_loss = history[-1]["train_loss"] if history else None
+    save_fitted(
+        path,
+        model,
+        config,
+        fit_model_decoding(model, config, stems_dir, progress=progress),
+        final_loss,
+    )
+    return path
+
+
+def refit_default_model(
+    path: Path, config: PitchTrainConfig, *, stems_dir: Path, progress: bool = True
+) -> None:
+    """Fit the decoding of a finished model file again (same weights) and rewrite the file."""
+    from avsvt.pitchnet.track import load_pitchnet
+
+    torch.set_num_threads(config.threads)
+    tracker = load_pitchnet(path)
+    fit = fit_model_decoding(tracker.model, config, stems_dir, progress=progress)
+    save_fitted(path, tracker.model, config, fit, tracker.info.get("final_train_loss"))
+
+
+def save_fitted(
+    path: Path,
+    model: PitchNet,
+    config: PitchTrainConfig,
+    fit: DecodeFit,
+    final_train_loss: float | None,
+) -> None:
+    """Step 4 (module docstring): the model file with its fitted decoding."""
+    from avsvt.pitchnet.track import config_to_dict, save_pitchnet
+
+    logger.info("validation mixtures: %s (salience weight %g)", fit.scores, fit.salience_weight)
     info = {
         "trained_on": "generated singing (avsvt.pitchnet.data): no recording",
         "recipe": to_dict(config),
-        "valid_scores": scores,
-        "final_train_loss": history[-1]["train_loss"] if history else None,
+        "valid_scores": fit.scores,
+        "valid_COnPOff_by_salience_weight": fit.by_weight,
+        "final_train_loss": final_train_loss,
         "model_config": config_to_dict(config.model),
+        "fit_version": FIT_VERSION,
     }
-    path = run_dir / "model.safetensors"
-    save_pitchnet(path, model, settings, info)
-    return path
+    save_pitchnet(path, model, fit.settings, info, salience_weight=fit.salience_weight)
