@@ -9,8 +9,10 @@ diagnosis on the check clip, never a tuning set.
 With ``--noise``, two more tables: the model on the clip with white noise added at 40..10 dB
 (COnPOff mean of A1 / A2, and the share of frames voiced), and on generated validation songs
 (the recipe's first 12 seeds, vocals alone) sung with their singer's breath noise set to 0 .. 0.3,
-clean and with white noise at 20 dB (voicing recall and false alarms against the rendered
-voicing, COnPOff against the sung notes).
+and, with their own singers, through one real-recording trait each (a room, the recording chain,
+room tone, a low-pass, loudness swings); each clean and with white noise at 20 dB (voicing
+recall and false alarms against the rendered voicing, COnPOff against the sung notes). A trait
+that reproduced the real clip's failure would lower the recall, and the noise would raise it.
 
 Run: .venv/bin/python benchmarks/bench_voicing_diagnosis.py [--model PATH] [--noise]
 """
@@ -128,16 +130,76 @@ def main() -> None:
         noise_tables(model, audio, both)
 
 
-def noise_tables(model: PitchNetTracker, audio: np.ndarray, references: list[list[Note]]) -> None:
-    """The ``--noise`` tables (module docstring)."""
+Song = tuple[np.ndarray, np.ndarray, list[Note]]
+
+
+def generated_song(seed: int, breathiness: float | None) -> Song:
+    """A recipe validation song's vocals alone (``breathiness`` overriding the singer's), its
+    rendered voicing every 10 ms and its sung notes."""
     import dataclasses
 
-    from avsvt.noise.mixing import rms
     from avsvt.pitchnet.data import Stems, vary_plan
     from avsvt.pitchnet.features import n_frames
-    from avsvt.pitchnet.train import PitchTrainConfig, sung_notes
+    from avsvt.pitchnet.train import sung_notes
     from avsvt.synth.melody import plan_song
     from avsvt.synth.voice import render_vocals_with_f0
+
+    rng = np.random.default_rng([seed, 7])
+    plan = vary_plan(plan_song(rng, 16.0), rng, breath_power=2.0)
+    if breathiness is not None:
+        plan = dataclasses.replace(
+            plan, singer=dataclasses.replace(plan.singer, breathiness=breathiness)
+        )
+    voice = render_vocals_with_f0(plan, rng)
+    step = round(voice.fps / FPS)
+    voiced = voice.amplitude[::step][: n_frames(len(voice.audio))] > 0.05
+    f0 = voice.f0_midi[::step][: len(voiced)]
+    tuning = plan.singer.tuning_cents / 100
+    planned = np.array([(n.onset_s, n.offset_s, n.pitch_midi + tuning) for n in plan.notes])
+    stems = Stems(voice.audio, voice.audio, voice.audio, np.where(voiced, f0, 0.0), voiced, planned)
+    return voice.audio.astype(np.float64), voiced, sung_notes(stems)
+
+
+def recording_trait(name: str, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``x`` with one real-recording trait of :data:`TRAITS`."""
+    from scipy.signal import butter, sosfilt
+
+    from avsvt.augment import apply_room, recording_chain, room_impulse_response
+    from avsvt.noise.mixing import rms
+    from avsvt.pitchnet.data import coloured_noise
+
+    if name.startswith("room, RT60"):
+        rt60_s = float(name.split()[-1].rstrip("s"))
+        return apply_room(x, room_impulse_response(rng, rt60_s=rt60_s, wet_db=-3.0))
+    if name == "recording chain":
+        return np.asarray(recording_chain(x, rng), dtype=np.float64)
+    if name == "room tone (pink, 50 dB under)":
+        return x + coloured_noise(len(x), "pink", rng) * rms(x) * 10 ** (-50 / 20)
+    if name == "low-pass 4 kHz":
+        return np.asarray(sosfilt(butter(6, 4000, fs=16_000, output="sos"), x))
+    if name == "loudness swings (0..-12 dB, 1.5 s)":
+        t = np.arange(len(x)) / 16_000
+        knots = rng.uniform(-12, 0, size=int(t[-1] / 1.5) + 2)
+        return x * 10 ** (np.interp(t, np.arange(len(knots)) * 1.5, knots) / 20)
+    return x
+
+
+TRAITS = (
+    "none",
+    "room, RT60 0.3s",
+    "room, RT60 0.8s",
+    "room, RT60 1.5s",
+    "recording chain",
+    "room tone (pink, 50 dB under)",
+    "low-pass 4 kHz",
+    "loudness swings (0..-12 dB, 1.5 s)",
+)
+
+
+def noise_tables(model: PitchNetTracker, audio: np.ndarray, references: list[list[Note]]) -> None:
+    """The ``--noise`` tables (module docstring)."""
+    from avsvt.noise.mixing import rms
+    from avsvt.pitchnet.train import PitchTrainConfig
 
     def noisy(x: np.ndarray, snr_db: float | None, seed: int) -> np.ndarray:
         x = x.astype(np.float64)
@@ -155,38 +217,33 @@ def noise_tables(model: PitchNetTracker, audio: np.ndarray, references: list[lis
         voiced = np.mean(model.probabilities(x)[1] >= threshold)
         label = "clean" if snr_db is None else f"{snr_db:g} dB"
         print(f"| {label} | {100 * f1:.1f} | {100 * voiced:.1f} % |")
-    print(
-        "\n| generated singers' breath noise | clean: recall / false alarms / COnPOff | "
-        "white 20 dB: recall / false alarms / COnPOff |\n|---|---|---|"
-    )
-    config = PitchTrainConfig()
-    for breathiness in (0.0, 0.05, 0.15, 0.3):
+
+    seeds = PitchTrainConfig().valid_seeds()[:12]
+
+    def row(label: str, songs: list[Song], trait: str) -> None:
         cells: dict[float | None, list[tuple[float, float, float]]] = {None: [], 20.0: []}
-        for seed in config.valid_seeds()[:12]:
-            rng = np.random.default_rng([seed, 7])
-            plan = vary_plan(plan_song(rng, config.song_s), rng, breath_power=2.0)
-            singer = dataclasses.replace(plan.singer, breathiness=breathiness)
-            voice = render_vocals_with_f0(dataclasses.replace(plan, singer=singer), rng)
-            step = round(voice.fps / FPS)
-            voiced = voice.amplitude[::step][: n_frames(len(voice.audio))] > 0.05
-            f0 = voice.f0_midi[::step][: len(voiced)]
-            tuning = singer.tuning_cents / 100
-            planned = np.array([(n.onset_s, n.offset_s, n.pitch_midi + tuning) for n in plan.notes])
-            stems = Stems(
-                voice.audio, voice.audio, voice.audio, np.where(voiced, f0, 0.0), voiced, planned
-            )
-            reference = sung_notes(stems)
+        for i, (vocals, voiced, reference) in enumerate(songs):
+            x = recording_trait(trait, vocals, np.random.default_rng([i, 3]))
             for snr_db, rows in cells.items():
-                x = noisy(voice.audio, snr_db, 1)
-                v = model.probabilities(x)[1][: len(voiced)] >= threshold
-                f1 = score_notes(reference, model.transcribe(x)).COnPOff.f1
+                y = noisy(x, snr_db, 1)
+                v = model.probabilities(y)[1][: len(voiced)] >= threshold
+                f1 = score_notes(reference, model.transcribe(y)).COnPOff.f1
                 rows.append((np.mean(v[voiced[: len(v)]]), np.mean(v[~voiced[: len(v)]]), f1))
-        row = [
+        text = [
             f"{np.mean([r[0] for r in rows]):.3f} / {np.mean([r[1] for r in rows]):.3f} / "
             f"{100 * np.mean([r[2] for r in rows]):.1f}"
             for rows in cells.values()
         ]
-        print(f"| {breathiness:g} | " + " | ".join(row) + " |")
+        print(f"| {label} | " + " | ".join(text) + " |")
+
+    header = "clean: recall / false alarms / COnPOff | white 20 dB: recall / false alarms / COnPOff"
+    print(f"\n| generated singers' breath noise | {header} |\n|---|---|---|")
+    for breathiness in (0.0, 0.05, 0.15, 0.3):
+        row(f"{breathiness:g}", [generated_song(s, breathiness) for s in seeds], "none")
+    print(f"\n| generated songs with one recording trait | {header} |\n|---|---|---|")
+    songs = [generated_song(s, None) for s in seeds]
+    for trait in TRAITS:
+        row(trait, songs, trait)
 
 
 if __name__ == "__main__":
