@@ -37,7 +37,7 @@ from avsvt.pitchnet.features import SpectrogramConfig
 from avsvt.pitchnet.model import decode_f0
 from avsvt.pitchnet.recipe import DefaultModelRun
 from avsvt.pitchnet.track import PitchNetTracker
-from avsvt.pitchnet.train import build_pool, fit_decoding, validation_mixtures
+from avsvt.pitchnet.train import config_pool, fit_decoding, validation_mixtures
 from avsvt.transcribe.predictor import load_predictor
 from gm_accomp import gm_accompaniment
 from harness import corpus_inputs, noisy_conditions, vocadito_inputs
@@ -85,17 +85,9 @@ def main() -> None:
         ("drawn like training", args.stems, config.data),
         ("wider singers", args.stems / "wide", wide_data(config.data)),
     ):
-        pool = build_pool(
-            folder,
-            config.valid_seeds(),
-            config.song_s,
-            workers=config.workers,
-            progress=True,
-            timbre=data.timbre,
-            breath_power=data.breath_power,
-            tails=data.tails,
-        )
-        halves[label] = outputs(validation_mixtures(pool, dataclasses.replace(config, data=data)))
+        kind = dataclasses.replace(config, data=data)
+        pool = config_pool(folder, kind.valid_seeds(), kind, progress=True)
+        halves[label] = outputs(validation_mixtures(pool, kind))
     songs = [s for s in load_songs(args.run / "corpus") if s.split == "valid"]
     mixer = NoiseMixer(types=("accomp", "white"))
     embedded: list[tuple[Outputs, list[Note]]] = []

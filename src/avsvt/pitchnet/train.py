@@ -149,6 +149,22 @@ def build_pool(
     return [_load_stems(p) for p in paths]
 
 
+def config_pool(
+    folder: Path, seeds: list[int], config: PitchTrainConfig, *, progress: bool
+) -> list[Stems]:
+    """:func:`build_pool` of ``seeds`` with ``config``'s song length, workers and data settings."""
+    return build_pool(
+        folder,
+        seeds,
+        config.song_s,
+        workers=config.workers,
+        progress=progress,
+        timbre=config.data.timbre,
+        breath_power=config.data.breath_power,
+        tails=config.data.tails,
+    )
+
+
 def learning_rate(step: int, config: PitchTrainConfig) -> float:
     """Linear warm-up to ``lr``, then a cosine decay to ``lr / 20`` at the last step."""
     if step < config.warmup_steps:
@@ -423,16 +439,7 @@ def fit_model_decoding(
     """Step 3 (module docstring): render the validation stems if needed, mix them, fit."""
     from avsvt.pitchnet.track import PitchNetTracker
 
-    valid = build_pool(
-        stems_dir,
-        config.valid_seeds(),
-        config.song_s,
-        workers=config.workers,
-        progress=progress,
-        timbre=config.data.timbre,
-        breath_power=config.data.breath_power,
-        tails=config.data.tails,
-    )
+    valid = config_pool(stems_dir, config.valid_seeds(), config, progress=progress)
     mixtures = validation_mixtures(valid, config)
     tracker = PitchNetTracker(model.eval(), F0NoteSettings())
     outputs = [tracker.probabilities(audio) for audio, _ in mixtures]
@@ -451,16 +458,7 @@ def train_default_model(
     run_dir = Path(run_dir)
     torch.set_num_threads(config.threads)
     stems_dir = stems_dir or run_dir / "stems"
-    pool = build_pool(
-        stems_dir,
-        config.train_seeds(),
-        config.song_s,
-        workers=config.workers,
-        progress=progress,
-        timbre=config.data.timbre,
-        breath_power=config.data.breath_power,
-        tails=config.data.tails,
-    )
+    pool = config_pool(stems_dir, config.train_seeds(), config, progress=progress)
     torch.manual_seed(config.seed)
     model = PitchNet(config.model)
     history = train_steps(model, pool, config, run_dir, progress=progress)
