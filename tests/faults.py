@@ -54,6 +54,34 @@ def python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (Linux; a zombie, dead but not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def session_left(session_id: int, within_s: float = 10) -> set[int]:
+    """The processes of session ``session_id`` still running after ``within_s`` (Linux)."""
+
+    def members() -> set[int]:
+        found = set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and alive(int(entry.name)):
+                with contextlib.suppress(OSError, IndexError):
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    if int(fields[3]) == session_id:
+                        found.add(int(entry.name))
+        return found
+
+    deadline = time.monotonic() + within_s
+    while (left := members()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
 def wait_for(path: Path, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not path.exists():

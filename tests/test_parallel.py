@@ -10,13 +10,20 @@ is up, and the thread comes up a moment later (as the OS thread does).
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from concurrent.futures import process
+from pathlib import Path
 
 import pytest
 
 from avsvt.parallel import worker_pool
+from faults import alive
 
 
 class Interrupt(BaseException):
@@ -110,3 +117,83 @@ def test_queued_jobs_are_cancelled_and_finished_results_kept():
 def test_results_come_back_as_from_the_executor():
     with worker_pool(2) as pool:
         assert list(pool.map(abs, [-1, -2, 3])) == [1, 2, 3]
+
+
+# A lock that another thread of the caller holds at the moment the workers start: a forked
+# worker gets it held, for ever (CI saw a forked corpus worker so, stuck after `avsvt run` ended).
+_HELD = threading.Lock()
+
+
+def _takes_the_lock() -> bool:
+    acquired = _HELD.acquire(timeout=3)
+    if acquired:
+        _HELD.release()
+    return acquired
+
+
+def _with_the_lock_held(pool_of: object) -> bool:
+    release = threading.Event()
+    holder = threading.Thread(target=lambda: (_HELD.acquire(), release.wait(), _HELD.release()))
+    holder.start()
+    try:
+        with pool_of() as pool:  # type: ignore[operator]
+            return bool(pool.submit(_takes_the_lock).result(timeout=60))
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_workers_do_not_inherit_locks_that_other_threads_hold():
+    assert _with_the_lock_held(lambda: worker_pool(1))
+
+
+def test_forked_workers_inherit_them_held():
+    # the oracle: the start method Python 3.11 uses by default on Linux
+    fork = multiprocessing.get_context("fork")
+    assert not _with_the_lock_held(lambda: worker_pool(1, mp_context=fork))
+
+
+CALLER = textwrap.dedent("""
+    import os, signal, sys, time
+    from concurrent.futures import ProcessPoolExecutor
+    from avsvt.parallel import worker_pool
+
+    with worker_pool(2) if sys.argv[1] == "avsvt" else ProcessPoolExecutor(2) as pool:
+        jobs = [pool.submit(time.sleep, 0.5) for _ in range(2)]  # both workers busy: both start
+        for job in jobs:
+            job.result()
+        pids = {p.pid for p in pool._processes.values()}
+        print(" ".join(map(str, sorted(pids))), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # no cleanup of any kind runs
+""")
+
+
+def _workers_left_by_a_killed_caller(kind: str, tmp_path: Path) -> set[int]:
+    # files, not pipes: workers left running would hold a pipe open and the wait for its end
+    with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w") as err:
+        code = subprocess.run(
+            [sys.executable, "-c", CALLER, kind], stdout=out, stderr=err, timeout=120
+        ).returncode
+    assert code == -signal.SIGKILL, (tmp_path / "err").read_text()
+    pids = {int(p) for p in (tmp_path / "out").read_text().split()}
+    assert len(pids) == 2, pids
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {p for p in pids if alive(p)}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_end_when_their_caller_is_killed(tmp_path):
+    assert _workers_left_by_a_killed_caller("avsvt", tmp_path) == set()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_the_plain_executor_leaves_them_running(tmp_path):
+    # the oracle: the standard library's workers wait for a job that will never come
+    left = _workers_left_by_a_killed_caller("plain", tmp_path)
+    try:
+        assert len(left) == 2
+    finally:
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)

@@ -8,11 +8,27 @@ queued jobs and lets the interrupt through unchanged; jobs already running finis
 atomically, so a rerun skips them. When the interrupt came before the pool's manager thread ran,
 the workers have been given no job and nothing would ever tell them to stop (the interpreter's
 exit then waits for them forever: seen on a loaded machine); they are ended here.
+
+Workers do not start as forks of the calling process (Python's default on Linux before 3.14):
+a fork copies every lock another thread holds at that moment, held for ever in the child, and
+the CLI's SIGTERM handler, which a Python handler cannot run while C code waits on such a lock.
+A fresh-clone CI run left one so, stuck after ``avsvt run`` had ended, holding the caller's
+stderr. They are spawned (a new interpreter each: a second or two to start), take the caller's
+torch thread count and log handler, and end when the calling process ends, however it ends
+(Linux: ``PR_SET_PDEATHSIG``). Not from a fork server: its workers hold the pipe whose closing
+tells it that its caller has gone, so neither would ever end.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import logging
+import multiprocessing
+import os
+import signal
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -25,8 +41,19 @@ __all__ = ["worker_pool"]
 def worker_pool(
     max_workers: int, mp_context: BaseContext | None = None
 ) -> Iterator[ProcessPoolExecutor]:
-    """A :class:`ProcessPoolExecutor` that, on any exception, cancels queued jobs and re-raises."""
-    pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=mp_context)
+    """A :class:`ProcessPoolExecutor` that, on any exception, cancels queued jobs and re-raises.
+
+    ``mp_context``: how workers start; by default spawned (a new interpreter each), never forked
+    from this process.
+    """
+    if mp_context is None:
+        mp_context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(
+        max_workers=max_workers,
+        mp_context=mp_context,
+        initializer=_start_worker,
+        initargs=(os.getpid(), _torch_threads(), _log_setup()),
+    )
     try:
         yield pool
     except BaseException:
@@ -58,3 +85,48 @@ def _comes_up(thread: object, within_s: float = 1.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _torch_threads() -> int | None:
+    """The caller's torch thread count, if it has imported torch (workers do not import it)."""
+    torch = sys.modules.get("torch")
+    return None if torch is None else int(torch.get_num_threads())
+
+
+def _log_setup() -> tuple[int, logging.Formatter | None]:
+    """The root logger's level and its stream handler's format, for workers to log alike."""
+    root = logging.getLogger()
+    formatter = next(
+        (h.formatter for h in root.handlers if isinstance(h, logging.StreamHandler)), None
+    )
+    return root.level, formatter
+
+
+def _start_worker(
+    caller_pid: int, torch_threads: int | None, log_setup: tuple[int, logging.Formatter | None]
+) -> None:
+    """Set a worker up as its caller: die with it, same torch threads, same log lines."""
+    libc_name = ctypes.util.find_library("c")
+    if sys.platform.startswith("linux") and libc_name:
+        # sent when the thread that started this process ends: the caller's main thread
+        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    try:
+        os.kill(caller_pid, 0)  # it may have ended before the line above
+    except ProcessLookupError:
+        os._exit(1)
+    except PermissionError:  # the number was taken by another user's process
+        os._exit(1)
+    if torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(torch_threads)
+    level, formatter = log_setup
+    root = logging.getLogger()
+    if formatter is not None and not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(level)

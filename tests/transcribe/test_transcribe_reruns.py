@@ -16,7 +16,7 @@ import pytest
 from avsvt.data.audio import write_audio
 from avsvt.notes import Note
 from avsvt.testing import synth_vocal
-from faults import avsvt, partial_files, wait_for
+from faults import avsvt, partial_files, session_left, wait_for
 
 NOTES = [Note(0.2 + 0.5 * i, 0.6 + 0.5 * i, 60 + i % 12) for i in range(24)]
 
@@ -282,6 +282,7 @@ def test_avsvt_run_interrupted_by_sigterm_says_to_rerun_it(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT below prints every thread
+        start_new_session=True,  # its workers are told apart by their session
     )
     try:
         wait_for(out / "config.json", timeout_s=120)
@@ -299,6 +300,11 @@ def test_avsvt_run_interrupted_by_sigterm_says_to_rerun_it(tmp_path):
         "avsvt: interrupted (SIGTERM); rerun the same command to resume (finished work is kept)"
     )
     assert not (out / ".avsvt.lock").exists()
+    if sys.platform.startswith("linux"):  # and no worker of it outlives it
+        left = session_left(proc.pid)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert left == set()
 
 
 PRINT_AND_CLOSE = textwrap.dedent("""
