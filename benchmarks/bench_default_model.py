@@ -24,7 +24,12 @@ from avsvt.data.n20em import Song, load_songs
 from avsvt.metrics import score_notes
 from avsvt.noise.synthesis import NoiseMixer
 from avsvt.transcribe.api import transcribe_array
-from avsvt.transcribe.predictor import F0NoteTracker, Transcription, load_predictor
+from avsvt.transcribe.predictor import (
+    DEFAULT_MODEL,
+    F0NoteTracker,
+    Transcription,
+    load_predictor,
+)
 from gm_accomp import gm_accompaniment, renderer_missing
 from harness import corpus_inputs, noisy_conditions, vocadito_inputs
 
@@ -49,6 +54,8 @@ def main() -> None:
         music["GM band"] = band
     conditions = noisy_conditions(vocadito, music=music)
     systems = {"f0 tracker": F0NoteTracker(), "default model": load_predictor(args.model)}
+    if args.model is None:
+        systems["default's network alone"] = load_predictor(DEFAULT_MODEL)
     print("| system | " + " | ".join(conditions) + " | x real time |")
     print("|---|" + "---|" * (len(conditions) + 1))
     for system, predictor in systems.items():

@@ -128,7 +128,7 @@ def accuracy(shared: Path) -> str:
     vocadito = vocadito_inputs(shared)
     if not vocadito:
         return f"vocadito: not found under {shared}"
-    tracker = load_predictor(None)
+    tracker = load_predictor("f0")
 
     def plain(audio: Audio) -> list[Note]:
         return transcribe_array(audio, tracker)

@@ -37,7 +37,7 @@ from avsvt.live import LiveTranscriber, NoteEvent
 from avsvt.metrics import score_notes
 from avsvt.notes import Note
 from avsvt.transcribe.api import transcribe_array
-from avsvt.transcribe.predictor import Transcription, load_predictor
+from avsvt.transcribe.predictor import DEFAULT_MODEL, Transcription, load_predictor
 from harness import BenchInput, vocadito_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     datasets = {"vocadito_1": vocadito_inputs(args.shared), "embedded test split": corpus(args.run)}
-    learned = load_predictor(args.model)
+    learned = load_predictor(args.model or DEFAULT_MODEL)  # the network: what live runs
     f0 = load_predictor("f0")
     systems: dict[str, tuple[Transcription, dict[str, float]]] = {
         "f0 tracker": (f0, {}),

@@ -38,7 +38,7 @@ from avsvt.pitchnet.model import decode_f0
 from avsvt.pitchnet.recipe import DefaultModelRun
 from avsvt.pitchnet.track import PitchNetTracker
 from avsvt.pitchnet.train import config_pool, fit_decoding, validation_mixtures
-from avsvt.transcribe.predictor import load_predictor
+from avsvt.transcribe.predictor import DEFAULT_MODEL, load_predictor
 from gm_accomp import gm_accompaniment
 from harness import corpus_inputs, noisy_conditions, vocadito_inputs
 
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
     config = load_config(DefaultModelRun, ROOT / "configs" / "default-model.yaml", ()).train
-    tracker = load_predictor(args.model)
+    tracker = load_predictor(args.model or DEFAULT_MODEL)  # the network alone
     assert isinstance(tracker, PitchNetTracker), "a pitch-network model"
     spec = tracker.model.config.spectrogram
 

@@ -32,7 +32,7 @@ from avsvt.notefiles import read_notes
 from avsvt.notes import Note, midi_to_hz_array
 from avsvt.pitchnet.track import PitchNetTracker
 from avsvt.transcribe.inputs import load_audio
-from avsvt.transcribe.predictor import load_predictor
+from avsvt.transcribe.predictor import DEFAULT_MODEL, load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 100
@@ -69,7 +69,7 @@ def main() -> None:
     folder = args.shared / "vocadito"
     audio = load_audio(folder / "vocadito_1.wav")
     reference = read_notes(folder / "vocadito_1_notesA1.csv")
-    model = load_predictor(args.model)
+    model = load_predictor(args.model or DEFAULT_MODEL)  # the network alone
     assert isinstance(model, PitchNetTracker), "a pitch-network model"
     tracks: dict[str, tuple[F0Track, F0NoteSettings]] = {
         "YIN (f0 tracker)": (track_f0(audio, F0NoteSettings()), F0NoteSettings()),

@@ -57,7 +57,8 @@ def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
 
 
 BUILT_IN = "avsvt built-in (f0 notes)"
-DEFAULT = "avsvt default (pitch network)"
+DEFAULT = "avsvt default (f0 tracker on a voice alone, else pitch network)"
+NETWORK = "avsvt default's pitch network alone"
 PYIN = "pyin (issue 10 pipeline)"
 BASIC_PITCH = "basic-pitch 0.4.0 (ONNX)"
 TUNED = ", tuned on valid"
@@ -103,15 +104,16 @@ def peer_systems(tuned: TunedPeers | None = None) -> dict[str, Transcribe]:
     return systems
 
 
-def default_model_system() -> Transcribe:
-    """The default model (``avsvt transcribe`` without --model), loaded on its first call."""
+def default_model_system(*, network_alone: bool = False) -> Transcribe:
+    """The default (``avsvt transcribe`` without --model), or its pitch network alone, loaded on
+    its first call."""
     loaded: list[Any] = []
 
     def transcribe(audio: Audio) -> list[Note]:
         if not loaded:
-            from avsvt.transcribe.predictor import load_predictor
+            from avsvt.transcribe.predictor import DEFAULT_MODEL, load_predictor
 
-            loaded.append(load_predictor(None))
+            loaded.append(load_predictor(DEFAULT_MODEL if network_alone else None))
         notes: list[Note] = loaded[0].transcribe(audio)
         return notes
 
@@ -119,11 +121,16 @@ def default_model_system() -> Transcribe:
 
 
 def all_systems(tuned: TunedPeers | None = None) -> dict[str, Transcribe]:
-    """Our default model (when shipped) and f0 tracker (``--model f0``), then the peers."""
+    """Our default and its network alone (when shipped), the f0 tracker (``--model f0``), then
+    the peers."""
     from avsvt.f0notes import transcribe_f0
     from avsvt.transcribe.predictor import DEFAULT_MODEL
 
-    ours = {DEFAULT: default_model_system()} if DEFAULT_MODEL.exists() else {}
+    ours = (
+        {DEFAULT: default_model_system(), NETWORK: default_model_system(network_alone=True)}
+        if DEFAULT_MODEL.exists()
+        else {}
+    )
     return {**ours, BUILT_IN: listening(transcribe_f0), **peer_systems(tuned)}
 
 

@@ -56,9 +56,10 @@ def test_accuracy_table_has_a_row_per_system_and_reference():
     needs_peers()
     audio = synth_vocal(NOTES, 24000)
     rows = accuracy_rows(all_systems(), {"clip": BenchInput(audio, {"A1": NOTES, "A2": NOTES[:1]})})
-    assert len(rows) == 8  # ours (default model, f0 tracker) and two peers, two references each
+    # ours (the default, its network alone, the f0 tracker) and two peers, two references each
+    assert len(rows) == 10
     table = accuracy_table(rows).splitlines()
-    assert len(table) == 2 + 8 and table[0].count("|") == 8
+    assert len(table) == 2 + 10 and table[0].count("|") == 8
     assert all(row.real_time_factor > 0 for row in rows)
     ours = [row for row in rows if row.system == BUILT_IN]
     assert ours[0].scores.COnPOff.f1 == 1.0  # clean harmonic tones: every note exact
@@ -160,16 +161,17 @@ def test_the_harness_runs_every_system_on_a_tiny_run(tmp_path):
 
     embedded = table("| COnPOff: system | reference | 0 dB | clean |")
     systems = [row[0] for row in embedded[2:]]
-    assert systems[:6] == [
-        "avsvt default (pitch network)",
+    assert systems[:7] == [
+        "avsvt default (f0 tracker on a voice alone, else pitch network)",
+        "avsvt default's pitch network alone",
         BUILT_IN,
         "pyin (issue 10 pipeline)",
         BASIC_PITCH,
         "pyin (issue 10 pipeline), tuned on valid",
         BASIC_PITCH + ", tuned on valid",
     ]
-    assert systems[6:8] == ["demo A (stage 2, matched model)", "demo AV (stage 2, matched model)"]
-    assert [row[1] for row in embedded[2:8]] == ["test split"] * 6
+    assert systems[7:9] == ["demo A (stage 2, matched model)", "demo AV (stage 2, matched model)"]
+    assert [row[1] for row in embedded[2:9]] == ["test split"] * 7
     assert all(len(row) == 4 for row in embedded[2:])
     published = embedded[-2:]
     assert published[0][2:] == ["46.6", "75.6"] and published[1][2:] == ["50.4", "75.6"]

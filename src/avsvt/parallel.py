@@ -44,7 +44,8 @@ def worker_pool(
     """A :class:`ProcessPoolExecutor` that, on any exception, cancels queued jobs and re-raises.
 
     ``mp_context``: how workers start; by default spawned (a new interpreter each), never forked
-    from this process.
+    from this process. As with any spawned worker, a script that calls this must keep its own
+    work under ``if __name__ == "__main__":`` (each worker imports the script).
     """
     if mp_context is None:
         mp_context = multiprocessing.get_context("spawn")

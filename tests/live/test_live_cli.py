@@ -17,7 +17,7 @@ from avsvt.notefiles import read_notes
 from avsvt.notes import Note
 from avsvt.testing import random_melody, synth_vocal
 from avsvt.transcribe.api import transcribe_array
-from avsvt.transcribe.predictor import load_predictor
+from avsvt.transcribe.predictor import DEFAULT_MODEL, load_predictor
 
 
 def song(seed: int = 0, duration_s: float = 8.0) -> np.ndarray:
@@ -72,7 +72,7 @@ def test_the_default_model_listens_too(tmp_path, capsys) -> None:
     sf.write(tmp_path / "s.wav", audio, SAMPLE_RATE)
     assert main(["listen", str(tmp_path / "s.wav"), "--update", "0.2"]) == 0
     live = notes_of(events_of(capsys.readouterr().out))
-    offline = transcribe_array(audio, load_predictor(None))
+    offline = transcribe_array(audio, load_predictor(DEFAULT_MODEL))  # live runs the network
     assert len(offline) > 4
     assert score_notes(offline, live).COnPOff.f1 >= 0.8  # running level: close, not equal
 

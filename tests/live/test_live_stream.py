@@ -20,7 +20,7 @@ from avsvt.live.frames import PITCHNET_EXACT_LOOKAHEAD_FRAMES, PitchNetFrames, Y
 from avsvt.metrics import score_notes
 from avsvt.testing import random_melody, synth_vocal
 from avsvt.transcribe.api import transcribe_array
-from avsvt.transcribe.predictor import load_predictor
+from avsvt.transcribe.predictor import DEFAULT_MODEL, load_predictor
 from conftest import SHARED_DATA
 
 VOCADITO = SHARED_DATA / "vocadito" / "vocadito_1.wav"
@@ -35,7 +35,7 @@ def vocadito() -> np.ndarray:
 @pytest.fixture(scope="module")
 def learned():
     torch.set_num_threads(1)  # small pieces: threads cost more than they give
-    return load_predictor(None)
+    return load_predictor(DEFAULT_MODEL)  # the default's network: what live runs
 
 
 def random_blocks(audio: np.ndarray, seed: int, most: int = 4000):

@@ -10,6 +10,7 @@ from avsvt.cli import main
 from avsvt.metrics import score_notes
 from avsvt.notes import Note
 from avsvt.pitchnet.data import render_stems
+from avsvt.pitchnet.route import SoloRouted
 from avsvt.pitchnet.track import PitchNetTracker
 from avsvt.transcribe.predictor import DEFAULT_MODEL, F0NoteTracker, load_predictor
 
@@ -93,8 +94,9 @@ def test_the_f0_tracker_is_there_by_name() -> None:
 def test_the_shipped_default_model_finds_a_generated_song_under_accompaniment() -> None:
     """A song of seeds the recipe never draws, its band at 0 dB: the planned notes are found."""
     torch.set_num_threads(2)
-    tracker = load_predictor(None)
-    assert isinstance(tracker, PitchNetTracker)
+    default = load_predictor(None)
+    assert isinstance(default, SoloRouted)
+    tracker = default.network
     stems = render_stems(seed=987_654_321, duration_s=12.0)
     voice_rms = np.sqrt(np.mean(stems.vocals.astype(np.float64) ** 2))
     band_rms = np.sqrt(np.mean(stems.band.astype(np.float64) ** 2))

@@ -58,9 +58,10 @@ def runs_live(predictor: Transcription) -> bool:
     """Whether :class:`LiveTranscriber` runs ``predictor`` (the f0 tracker or a pitch network)."""
     if isinstance(predictor, F0NoteTracker):
         return True
-    from avsvt.pitchnet.track import PitchNetTracker  # imports torch: not for the f0 tracker
+    from avsvt.pitchnet.route import SoloRouted  # imports torch: not for the f0 tracker
+    from avsvt.pitchnet.track import PitchNetTracker
 
-    return isinstance(predictor, PitchNetTracker)
+    return isinstance(predictor, (PitchNetTracker, SoloRouted))
 
 
 class LiveTranscriber:
@@ -105,8 +106,13 @@ class LiveTranscriber:
                 )
             self.frames = YinFrames(predictor.settings)
         else:
+            from avsvt.pitchnet.route import SoloRouted
             from avsvt.pitchnet.track import PitchNetTracker
 
+            if isinstance(predictor, SoloRouted):
+                # the default: whether a stream is a voice alone is known only at its end, so
+                # live runs the default's network throughout
+                predictor = predictor.network
             assert isinstance(predictor, PitchNetTracker)  # runs_live
             lookahead = PITCHNET_EXACT_LOOKAHEAD_FRAMES
             if lookahead_s is not None:

@@ -91,9 +91,10 @@ class PitchNetTracker:
                 voicing[first:last] = torch.sigmoid(v[0, first - lo : last - lo]).numpy()
         return salience, voicing
 
-    def track(self, audio: npt.NDArray[np.floating]) -> F0Track:
-        """The voice's f0 track (100 frames/s)."""
-        salience, voicing = self.probabilities(audio)
+    def decode(
+        self, salience: npt.NDArray[np.floating], voicing: npt.NDArray[np.floating]
+    ) -> F0Track:
+        """The f0 track of :meth:`probabilities` (the fitted threshold and voicing blend)."""
         return decode_f0(
             salience,
             voicing,
@@ -102,9 +103,17 @@ class PitchNetTracker:
             salience_weight=self.salience_weight,
         )
 
+    def track(self, audio: npt.NDArray[np.floating]) -> F0Track:
+        """The voice's f0 track (100 frames/s)."""
+        return self.decode(*self.probabilities(audio))
+
+    def notes(self, track: F0Track) -> list[Note]:
+        """Notes of an f0 track of :meth:`decode` (the fitted segmentation)."""
+        return f0_notes(track, self.settings)
+
     def transcribe(self, audio: npt.NDArray[np.floating]) -> list[Note]:
         """Notes of 16 kHz mono audio (singing, with or without accompaniment or noise)."""
-        return f0_notes(self.track(audio), self.settings)
+        return self.notes(self.track(audio))
 
 
 def save_pitchnet(

@@ -20,10 +20,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,10 +143,15 @@ def build_pool(
     ]
     if todo:
         with (
-            worker_pool(workers) as pool,
+            contextlib.ExitStack() as stack,
             tqdm(total=len(todo), desc="stems", unit="song", disable=not progress) as bar,
         ):
-            for _ in pool.map(_stems_job, todo):
+            jobs: Iterable[None] = (
+                stack.enter_context(worker_pool(workers)).map(_stems_job, todo)
+                if workers > 1 and len(todo) > 1
+                else map(_stems_job, todo)  # in this process: no interpreter to start
+            )
+            for _ in jobs:
                 bar.update()
     return [_load_stems(p) for p in paths]
 

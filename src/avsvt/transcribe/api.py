@@ -98,8 +98,13 @@ def transcribe_array(
         audio = deepfilter(audio, SAMPLE_RATE)
     if isinstance(predictor, F0NoteTracker):
         return transcribe_f0(audio, predictor.settings)
+    from avsvt.pitchnet.route import SoloRouted
     from avsvt.pitchnet.track import PitchNetTracker
 
+    if isinstance(predictor, SoloRouted):
+        notes, route = predictor.transcribe_routed(audio)
+        logger.debug("%s", route.describe())
+        return notes
     if isinstance(predictor, PitchNetTracker):
         return predictor.transcribe(audio)
     from avsvt.models.apply import apply_model

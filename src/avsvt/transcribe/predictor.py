@@ -1,10 +1,12 @@
 """What ``avsvt transcribe`` runs: the default model, a trained checkpoint, or an f0 note tracker.
 
 * the default (no ``--model``): the pitch network shipped in the package
-  (:data:`DEFAULT_MODEL`, trained by ``configs/default-model.yaml``, :mod:`avsvt.pitchnet`);
+  (:data:`DEFAULT_MODEL`, trained by ``configs/default-model.yaml``, :mod:`avsvt.pitchnet`),
+  handing a recording of a voice alone to the f0 tracker (:mod:`avsvt.pitchnet.route`);
 * ``f0`` (:data:`F0_TRACKER_NAME`): the built-in f0 note tracker, fastest, for clean solo voice;
 * a ``.json`` file: a fitted f0 tracker, the model file the recipe's ``f0notes`` step writes;
-* a pitch-network model file (``model.safetensors`` of the default-model recipe);
+* a pitch-network model file (``model.safetensors`` of the default-model recipe), the network
+  alone (the shipped one too, named by its path);
 * any other checkpoint, through :func:`avsvt.models.checkpoint.load_model`.
 
 Models are imported on use: the f0 tracker needs no torch.
@@ -21,6 +23,7 @@ from avsvt.f0notes import F0NoteSettings
 
 if TYPE_CHECKING:
     from avsvt.models.transcriber import Transcriber
+    from avsvt.pitchnet.route import SoloRouted
     from avsvt.pitchnet.track import PitchNetTracker
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-pitch.safetensors"
@@ -41,7 +44,7 @@ class F0NoteTracker:
         return False
 
 
-Transcription: TypeAlias = "Transcriber | F0NoteTracker | PitchNetTracker"
+Transcription: TypeAlias = "Transcriber | F0NoteTracker | PitchNetTracker | SoloRouted"
 """What :func:`avsvt.transcribe.api.transcribe_array` runs (module docstring)."""
 
 
@@ -54,7 +57,10 @@ def load_predictor(model: str | Path | None) -> Transcription:
     if model is None:
         if not DEFAULT_MODEL.exists():  # a source tree before the recipe's first run
             return F0NoteTracker()
-        model = DEFAULT_MODEL
+        from avsvt.pitchnet.route import SoloRouted
+        from avsvt.pitchnet.track import load_pitchnet
+
+        return SoloRouted(load_pitchnet(DEFAULT_MODEL))
     if str(model) == F0_TRACKER_NAME:
         return F0NoteTracker()
     path = Path(model)
