@@ -4,7 +4,9 @@ Conditions (the reference's mixing rule, as ``benchmarks/run.py`` mixes its voca
 conditions): clean; white noise at 0 / -5 dB; the embedded corpus' accompaniment of the demo run's
 first test song and the GM band of ``benchmarks/gm_accomp.py`` (seed 0, which no model trains on)
 at 10 / 5 / 0 / -5 dB. Prints COnPOff F1 % (mean of annotators A1 / A2) per system and condition,
-and each system's real-time factor on the clean clip. vocadito_1 is a check, never a tuning set.
+and each system's real-time factor on the clean clip, then what the default measured in each
+condition (the background's level under the voice) and which of its two systems gave the notes.
+vocadito_1 is a check, never a tuning set.
 With ``--embedded``, a second table: the default model on the embedded test split, clean and with
 its accompaniment at 10..-10 dB (song-averaged COnPOff and COn F1 %, as the harness mixes them).
 
@@ -23,6 +25,7 @@ from avsvt.data.audio import read_audio
 from avsvt.data.n20em import Song, load_songs
 from avsvt.metrics import score_notes
 from avsvt.noise.synthesis import NoiseMixer
+from avsvt.pitchnet.route import SoloRouted
 from avsvt.transcribe.api import transcribe_array
 from avsvt.transcribe.predictor import (
     DEFAULT_MODEL,
@@ -70,6 +73,14 @@ def main() -> None:
             f1 = [100 * score_notes(r, notes).COnPOff.f1 for r in inputs[name].references.values()]
             cells.append(f"{np.mean(f1):.1f}")
         print(f"| {system} | " + " | ".join(cells) + f" | {speed:.0f} |")
+    default = systems["default model"]
+    if isinstance(default, SoloRouted):  # what the default measured, and which system it chose
+        print("\n| vocadito_1 | background under the voice | the default's notes from |")
+        print("|---|---|---|")
+        for condition, inputs in conditions.items():
+            route = default.transcribe_routed(inputs[name].audio)[1]
+            system = "f0 tracker" if route.system == "f0" else "pitch network"
+            print(f"| {condition} | {-route.background_db:.1f} dB | {system} |")
     if args.embedded:
         embedded_table(test, systems["default model"])
 

@@ -45,6 +45,16 @@ def test_background_level_is_read_against_the_voice():
     assert background_db(audio, voiced) == pytest.approx(-6.0, abs=1.0)
 
 
+def test_what_borders_the_voice_is_not_background():
+    # ten short gaps at 14 dB under the voice (consonants, breaths, note ends let go early) and
+    # one long rest 40 dB under it: the rest is the background
+    runs = [(0.1, 100, True), (0.02, 20, False)] * 10
+    runs += [(0.1, 100, True), (0.001, 100, False), (0.1, 100, True)]
+    audio, voiced = frames_of(runs)
+    assert background_db(audio, voiced) == pytest.approx(-40.0, abs=0.5)
+    assert background_db(audio, voiced, guard_frames=0) == pytest.approx(-14.0, abs=0.5)
+
+
 def test_too_little_voice_or_background_says_nothing():
     audio, voiced = frames_of([(0.1, MIN_FRAMES - 1, True), (0.001, 300, False)])
     assert np.isnan(background_db(audio, voiced))
