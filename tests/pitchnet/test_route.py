@@ -130,3 +130,22 @@ def test_silence_has_no_route_but_the_network(default):
 def test_live_runs_the_defaults_network(default):
     live = LiveTranscriber(default)
     assert live.settings == default.network.settings
+
+
+@needs_model
+def test_verbose_transcribe_says_which_system_gave_the_notes(stems, tmp_path, capsys):
+    import soundfile as sf
+
+    from avsvt.cli import main
+
+    alone, noisy = tmp_path / "alone.wav", tmp_path / "noisy.wav"
+    sf.write(alone, with_noise(stems.vocals, 50.0), 16_000)
+    sf.write(noisy, with_noise(stems.vocals, 10.0), 16_000)
+    for path, said in (
+        (alone, "notes from the f0 tracker"),
+        (noisy, "notes from the pitch network"),
+    ):
+        assert main(["-v", "transcribe", str(path), "-o", str(tmp_path / "out")]) == 0
+        assert said in capsys.readouterr().err
+    assert main(["transcribe", str(alone), "-o", str(tmp_path / "quiet")]) == 0
+    assert "notes from" not in capsys.readouterr().err  # behind -v only
