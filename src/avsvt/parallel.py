@@ -10,13 +10,14 @@ the workers have been given no job and nothing would ever tell them to stop (the
 exit then waits for them forever: seen on a loaded machine); they are ended here.
 
 Workers do not start as forks of the calling process (Python's default on Linux before 3.14):
-a fork copies every lock another thread holds at that moment, held for ever in the child, and
-the CLI's SIGTERM handler, which a Python handler cannot run while C code waits on such a lock.
-A fresh-clone CI run left one so, stuck after ``avsvt run`` had ended, holding the caller's
-stderr. They are spawned (a new interpreter each: a second or two to start), take the caller's
-torch thread count and log handler, and end when the calling process ends, however it ends
-(Linux: ``PR_SET_PDEATHSIG``). Not from a fork server: its workers hold the pipe whose closing
-tells it that its caller has gone, so neither would ever end.
+a fork copies every lock another thread holds at that moment, and in the child it stays held for
+ever; the CLI's SIGTERM handler is copied too, and a Python handler cannot run while C code waits
+on such a lock, so SIGTERM does not end that worker. A fresh-clone CI run left one so, stuck after
+``avsvt run`` had ended, holding the caller's stderr. They are spawned (a new interpreter each:
+a second or two to start), take the caller's torch thread count and log handler, and end when
+the calling process ends, however it ends (Linux: ``PR_SET_PDEATHSIG``). Not from a fork
+server: its workers hold the pipe whose closing tells it that its caller has gone, so neither
+would ever end.
 """
 
 from __future__ import annotations
