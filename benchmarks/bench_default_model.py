@@ -25,7 +25,7 @@ from avsvt.data.audio import read_audio
 from avsvt.data.n20em import Song, load_songs
 from avsvt.metrics import score_notes
 from avsvt.noise.synthesis import NoiseMixer
-from avsvt.pitchnet.route import SoloRouted
+from avsvt.pitchnet.route import Route, SoloRouted
 from avsvt.transcribe.api import transcribe_array
 from avsvt.transcribe.predictor import (
     DEFAULT_MODEL,
@@ -61,24 +61,26 @@ def main() -> None:
         systems["default's network alone"] = load_predictor(DEFAULT_MODEL)
     print("| system | " + " | ".join(conditions) + " | x real time |")
     print("|---|" + "---|" * (len(conditions) + 1))
+    routes: dict[str, Route] = {}  # what the default measured, and which system it chose
     for system, predictor in systems.items():
         cells = []
         speed = 0.0
         for condition, inputs in conditions.items():
             audio = inputs[name].audio
             start = time.perf_counter()
-            notes = transcribe_array(audio, predictor)
+            if isinstance(predictor, SoloRouted):
+                notes, routes[condition] = predictor.transcribe_routed(audio)
+            else:
+                notes = transcribe_array(audio, predictor)
             if condition == "clean":
                 speed = len(audio) / 16_000 / (time.perf_counter() - start)
             f1 = [100 * score_notes(r, notes).COnPOff.f1 for r in inputs[name].references.values()]
             cells.append(f"{np.mean(f1):.1f}")
         print(f"| {system} | " + " | ".join(cells) + f" | {speed:.0f} |")
-    default = systems["default model"]
-    if isinstance(default, SoloRouted):  # what the default measured, and which system it chose
+    if routes:
         print("\n| vocadito_1 | background under the voice | the default's notes from |")
         print("|---|---|---|")
-        for condition, inputs in conditions.items():
-            route = default.transcribe_routed(inputs[name].audio)[1]
+        for condition, route in routes.items():
             system = "f0 tracker" if route.system == "f0" else "pitch network"
             print(f"| {condition} | {-route.background_db:.1f} dB | {system} |")
     if args.embedded:

@@ -10,11 +10,10 @@ from avsvt.f0notes import F0NoteSettings, transcribe_f0
 from avsvt.live.stream import LiveTranscriber
 from avsvt.noise.mixing import rms
 from avsvt.pitchnet.data import coloured_noise, render_stems
+from avsvt.pitchnet.features import HOP_SAMPLES as HOP
 from avsvt.pitchnet.route import MIN_FRAMES, SOLO_BELOW_DB, SoloRouted, background_db
 from avsvt.transcribe.api import transcribe_array
 from avsvt.transcribe.predictor import DEFAULT_MODEL, load_predictor
-
-HOP = 160
 
 
 def frames_of(

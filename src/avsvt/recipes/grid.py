@@ -9,7 +9,6 @@ no scheduler of our own.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import as_completed
@@ -79,8 +78,7 @@ def run_grid(
     else:
         threads = config.threads_per_worker or max(1, (os.cpu_count() or 1) // config.workers)
         todo = [replace(job, threads=threads) for job in todo]
-        context = multiprocessing.get_context("spawn")
-        with worker_pool(max_workers=config.workers, mp_context=context) as pool:
+        with worker_pool(max_workers=config.workers) as pool:  # spawned workers
             futures = {pool.submit(run_stage2_job, job): job for job in todo}
             for future in as_completed(futures):
                 try:
