@@ -88,8 +88,9 @@ class DataConfig:
             0-150 cents over the last 50-200 ms), as real singers do; the note lasts until
             its labelled offset (:func:`avsvt.synth.voice.render_vocals_with_f0`). Without
             it, every generated note ends in a 30-ms release at full voice, and the model
-            ends real fading notes early. Measured, not adopted yet (BENCHMARKS.md, "where it
-            loses on clean real singing").
+            ends real fading notes early. Off by default (the embedded corpus draws nothing
+            for it); on in the default model's recipe since its second-seed comparison
+            (BENCHMARKS.md, "fading note ends on a second seed").
         accomp_p: Probability of an accompaniment under the voice.
         band_p: ...of it being the many-styles band (:mod:`avsvt.synth.band`) rather than the
             corpus-style accompaniment.

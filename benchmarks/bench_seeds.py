@@ -1,0 +1,156 @@
+"""Pitch-network variants across training seeds, and averaged networks (an ensemble).
+
+One training run of the default model's recipe carries seed noise: on the check clip about +-4
+COnPOff points. This compares model files trained with other seeds or data options, and the
+average of several networks' probabilities (decoded with a segmentation fitted, as the recipe fits
+it, on the validation mixtures of the first member's recipe seed), on:
+
+* **generated validation** songs no compared model trained on: the validation stems of each run
+  given with ``--valid`` (whole songs, mixed as the recipe's validation is, and the clean vocals);
+* the **embedded test split** with its accompaniment at 10 .. -10 dB, and clean;
+* **vocadito_1** (a check, never used to choose): clean, white noise 0 / -5 dB, the embedded
+  accompaniment and the GM band at 10 / 5 / 0 / -5 dB (as ``bench_default_model.py``).
+
+COnPOff F1 % (vocadito_1: mean of A1 / A2). Each system is the network alone (no route).
+
+Run: .venv/bin/python benchmarks/bench_seeds.py --model NAME=PATH[+PATH...] ...
+     --valid RUN_DIR ... [--run runs/demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from avsvt.data.audio import read_audio
+from avsvt.data.n20em import load_songs
+from avsvt.f0notes import F0NoteSettings
+from avsvt.metrics import score_notes
+from avsvt.noise.synthesis import NoiseMixer
+from avsvt.notes import Note
+from avsvt.pitchnet.track import PitchNetTracker, load_pitchnet
+from avsvt.pitchnet.train import (
+    PitchTrainConfig,
+    config_pool,
+    fit_decoding,
+    sung_notes,
+    validation_mixtures,
+)
+from gm_accomp import gm_accompaniment
+from harness import corpus_inputs, noisy_conditions, vocadito_inputs
+
+ROOT = Path(__file__).resolve().parents[1]
+F32 = npt.NDArray[np.float32]
+
+
+@dataclasses.dataclass
+class Averaged:
+    """Networks whose salience and voicing probabilities are averaged, then one decoding."""
+
+    members: list[PitchNetTracker]
+    settings: F0NoteSettings
+
+    def probabilities(self, audio: npt.NDArray[np.floating]) -> tuple[F32, F32]:
+        """Mean probabilities of the members."""
+        outs = [m.probabilities(audio) for m in self.members]
+        return (
+            np.mean([s for s, _ in outs], axis=0).astype(np.float32),
+            np.mean([v for _, v in outs], axis=0).astype(np.float32),
+        )
+
+    def transcribe(self, audio: npt.NDArray[np.floating]) -> list[Note]:
+        """Notes of 16 kHz audio."""
+        head = dataclasses.replace(self.members[0], settings=self.settings, salience_weight=0.0)
+        return head.notes(head.decode(*self.probabilities(audio)))
+
+
+def recipe_config(info: dict) -> PitchTrainConfig:
+    """The recipe config a model file records (its seed and data options)."""
+    recipe = dict(info["recipe"])
+    data = dict(recipe.pop("data"))
+    recipe.pop("model", None)
+    from avsvt.pitchnet.data import DataConfig
+
+    return PitchTrainConfig(**recipe, data=DataConfig(**data))
+
+
+def load_system(spec: str, fit_dir: Path) -> tuple[str, object]:
+    """``NAME=PATH`` or ``NAME=PATH+PATH...`` (an average, fitted on the first's validation)."""
+    name, paths = spec.split("=", 1)
+    members = [load_pitchnet(p) for p in paths.split("+")]
+    if len(members) == 1:
+        return name, members[0]
+    config = recipe_config(members[0].info)
+    valid = config_pool(
+        fit_dir / f"seed{config.seed}", config.valid_seeds(), config, progress=False
+    )
+    mixtures = validation_mixtures(valid, config)
+    averaged = Averaged(members, F0NoteSettings())
+    outputs = [averaged.probabilities(audio) for audio, _ in mixtures]
+    fit = fit_decoding(outputs, [n for _, n in mixtures], members[0].model.config.spectrogram)
+    print(f"{name}: fitted on seed {config.seed} validation, COnPOff {fit.scores['COnPOff']:.4f}")
+    return name, Averaged(members, fit.settings)
+
+
+def generated_sets(run_dirs: list[Path]) -> dict[str, list[tuple[np.ndarray, list[Note]]]]:
+    """Validation mixtures and clean vocals of each run's validation stems."""
+    sets = {}
+    for run in run_dirs:
+        tracker = load_pitchnet(run / "model" / "model.safetensors")
+        config = recipe_config(tracker.info)
+        valid = config_pool(run / "stems", config.valid_seeds(), config, progress=False)
+        sets[f"{run.name} mixes"] = validation_mixtures(valid, config)
+        sets[f"{run.name} clean"] = [(s.vocals, sung_notes(s)) for s in valid]
+    return sets
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", action="append", required=True)
+    parser.add_argument("--valid", action="append", type=Path, default=[])
+    parser.add_argument("--run", type=Path, default=ROOT / "runs" / "demo")
+    parser.add_argument("--fit-dir", type=Path, default=ROOT / "runs" / "bench-seeds")
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    systems = dict(load_system(s, args.fit_dir) for s in args.model)
+    sets: dict[str, list[tuple[np.ndarray, list[list[Note]]]]] = {
+        k: [(a, [n]) for a, n in v] for k, v in generated_sets(args.valid).items()
+    }
+    test = [s for s in load_songs(args.run / "corpus") if s.split == "test"]
+    mixer = NoiseMixer(types=("accomp",))
+    for snr in (None, 10, 5, 0, -5, -10):
+        inputs = corpus_inputs(
+            test, noise_type=None if snr is None else "accomp", snr_db=snr, mixer=mixer
+        )
+        key = "emb clean" if snr is None else f"emb {snr}"
+        sets[key] = [(x.audio, list(x.references.values())) for x in inputs.values()]
+    vocadito = vocadito_inputs(args.shared)
+    ((clip_name, clip),) = vocadito.items()
+    music = {"accomp": read_audio(test[0].accomp_path)}
+    band = gm_accompaniment(len(clip.audio) / 16_000, seed=0)
+    if band is not None:
+        music["GM"] = band
+    for condition, inputs in noisy_conditions(vocadito, music=music).items():
+        x = inputs[clip_name]
+        sets[f"voc {condition}"] = [(x.audio, list(x.references.values()))]
+    print("| system | " + " | ".join(sets) + " |")
+    print("|---|" + "---|" * len(sets))
+    for name, system in systems.items():
+        cells = []
+        for items in sets.values():
+            f1 = []
+            for audio, refs in items:
+                notes = system.transcribe(audio)  # type: ignore[attr-defined]
+                f1.append(np.mean([score_notes(r, notes).COnPOff.f1 for r in refs]))
+            cells.append(f"{100 * np.mean(f1):.1f}")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
