@@ -1,9 +1,9 @@
 """Pitch-network variants across training seeds, and averaged networks (an ensemble).
 
-One training run of the default model's recipe carries seed noise: on the check clip about +-4
-COnPOff points. This compares model files trained with other seeds or data options, and the
-average of several networks' probabilities (decoded with a segmentation fitted, as the recipe fits
-it, on the validation mixtures of the first member's recipe seed), on:
+One training run of the default model's recipe carries seed noise: on the check clip two seeds
+differ by up to 15 COnPOff points. This compares model files trained with other seeds or data
+options, and the average of several networks' probabilities (decoded with a segmentation fitted,
+as the recipe fits it, on the validation mixtures of the first member's recipe seed), on:
 
 * **generated validation** songs no compared model trained on: the validation stems of each run
   given with ``--valid`` (whole songs, mixed as the recipe's validation is, and the clean vocals);
@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from avsvt.config import from_dict
 from avsvt.data.audio import read_audio
 from avsvt.data.n20em import load_songs
 from avsvt.f0notes import F0NoteSettings
@@ -69,14 +70,9 @@ class Averaged:
         return head.notes(head.decode(*self.probabilities(audio)))
 
 
-def recipe_config(info: dict) -> PitchTrainConfig:
+def recipe_config(tracker: PitchNetTracker) -> PitchTrainConfig:
     """The recipe config a model file records (its seed and data options)."""
-    recipe = dict(info["recipe"])
-    data = dict(recipe.pop("data"))
-    recipe.pop("model", None)
-    from avsvt.pitchnet.data import DataConfig
-
-    return PitchTrainConfig(**recipe, data=DataConfig(**data))
+    return from_dict(PitchTrainConfig, tracker.info["recipe"])
 
 
 def load_system(spec: str, fit_dir: Path) -> tuple[str, object]:
@@ -85,10 +81,11 @@ def load_system(spec: str, fit_dir: Path) -> tuple[str, object]:
     members = [load_pitchnet(p) for p in paths.split("+")]
     if len(members) == 1:
         return name, members[0]
-    config = recipe_config(members[0].info)
-    valid = config_pool(
-        fit_dir / f"seed{config.seed}", config.valid_seeds(), config, progress=False
-    )
+    config = recipe_config(members[0])
+    data = config.data  # the stems' kind: one folder holds stems of one kind (build_pool)
+    kind = f"seed{config.seed}-timbre{data.timbre:d}-breath{data.breath_power:g}"
+    kind += f"-tails{data.tails:d}"
+    valid = config_pool(fit_dir / kind, config.valid_seeds(), config, progress=False)
     mixtures = validation_mixtures(valid, config)
     averaged = Averaged(members, F0NoteSettings())
     outputs = [averaged.probabilities(audio) for audio, _ in mixtures]
@@ -97,15 +94,19 @@ def load_system(spec: str, fit_dir: Path) -> tuple[str, object]:
     return name, Averaged(members, fit.settings)
 
 
-def generated_sets(run_dirs: list[Path]) -> dict[str, list[tuple[np.ndarray, list[Note]]]]:
+Scored = list[tuple[np.ndarray, list[list[Note]]]]
+"""Inputs of one column: each audio with its reference note lists (one per annotator)."""
+
+
+def generated_sets(run_dirs: list[Path]) -> dict[str, Scored]:
     """Validation mixtures and clean vocals of each run's validation stems."""
     sets = {}
     for run in run_dirs:
         tracker = load_pitchnet(run / "model" / "model.safetensors")
-        config = recipe_config(tracker.info)
+        config = recipe_config(tracker)
         valid = config_pool(run / "stems", config.valid_seeds(), config, progress=False)
-        sets[f"{run.name} mixes"] = validation_mixtures(valid, config)
-        sets[f"{run.name} clean"] = [(s.vocals, sung_notes(s)) for s in valid]
+        sets[f"{run.name} mixes"] = [(a, [n]) for a, n in validation_mixtures(valid, config)]
+        sets[f"{run.name} clean"] = [(s.vocals, [sung_notes(s)]) for s in valid]
     return sets
 
 
@@ -119,9 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     systems = dict(load_system(s, args.fit_dir) for s in args.model)
-    sets: dict[str, list[tuple[np.ndarray, list[list[Note]]]]] = {
-        k: [(a, [n]) for a, n in v] for k, v in generated_sets(args.valid).items()
-    }
+    sets = generated_sets(args.valid)
     test = [s for s in load_songs(args.run / "corpus") if s.split == "test"]
     mixer = NoiseMixer(types=("accomp",))
     for snr in (None, 10, 5, 0, -5, -10):
