@@ -6,7 +6,9 @@ options, and the average of several networks' probabilities (decoded with a segm
 as the recipe fits it, on the validation mixtures of the first member's recipe seed), on:
 
 * **generated validation** songs no compared model trained on: the validation stems of each run
-  given with ``--valid`` (whole songs, mixed as the recipe's validation is, and the clean vocals);
+  given with ``--valid`` (whole songs, mixed as the recipe's validation is, and the clean vocals),
+  and those of each ``--valid-seed`` (``configs/default-model.yaml``'s recipe with that seed,
+  rendered under ``--fit-dir``: songs no model's decoding was fitted on either);
 * the **embedded test split** with its accompaniment at 10 .. -10 dB, and clean;
 * **vocadito_1** (a check, never used to choose): clean, white noise 0 / -5 dB, the embedded
   accompaniment and the GM band at 10 / 5 / 0 / -5 dB (as ``bench_default_model.py``).
@@ -14,7 +16,7 @@ as the recipe fits it, on the validation mixtures of the first member's recipe s
 COnPOff F1 % (vocadito_1: mean of A1 / A2). Each system is the network alone (no route).
 
 Run: .venv/bin/python benchmarks/bench_seeds.py --model NAME=PATH[+PATH...] ...
-     --valid RUN_DIR ... [--run runs/demo]
+     [--valid RUN_DIR ...] [--valid-seed SEED ...] [--run runs/demo]
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from avsvt.config import from_dict
+from avsvt.config import from_dict, load_config
 from avsvt.data.audio import read_audio
 from avsvt.data.n20em import load_songs
 from avsvt.f0notes import F0NoteSettings
 from avsvt.metrics import score_notes
 from avsvt.noise.synthesis import NoiseMixer
 from avsvt.notes import Note
+from avsvt.pitchnet.recipe import DefaultModelRun
 from avsvt.pitchnet.track import PitchNetTracker, load_pitchnet
 from avsvt.pitchnet.train import (
     PitchTrainConfig,
@@ -98,15 +101,21 @@ Scored = list[tuple[np.ndarray, list[list[Note]]]]
 """Inputs of one column: each audio with its reference note lists (one per annotator)."""
 
 
-def generated_sets(run_dirs: list[Path]) -> dict[str, Scored]:
-    """Validation mixtures and clean vocals of each run's validation stems."""
-    sets = {}
+def generated_sets(run_dirs: list[Path], seeds: list[int], fit_dir: Path) -> dict[str, Scored]:
+    """Validation mixtures and clean vocals of each run's, and each seed's, validation stems."""
+    runs = []
     for run in run_dirs:
-        tracker = load_pitchnet(run / "model" / "model.safetensors")
-        config = recipe_config(tracker)
-        valid = config_pool(run / "stems", config.valid_seeds(), config, progress=False)
-        sets[f"{run.name} mixes"] = [(a, [n]) for a, n in validation_mixtures(valid, config)]
-        sets[f"{run.name} clean"] = [(s.vocals, [sung_notes(s)]) for s in valid]
+        config = recipe_config(load_pitchnet(run / "model" / "model.safetensors"))
+        runs.append((run.name, run / "stems", config))
+    shipped = load_config(DefaultModelRun, ROOT / "configs" / "default-model.yaml")
+    for seed in seeds:
+        config = dataclasses.replace(shipped.train, seed=seed, workers=2)
+        runs.append((f"seed {seed} valid", fit_dir / f"valid-seed{seed}", config))
+    sets = {}
+    for name, folder, config in runs:
+        valid = config_pool(folder, config.valid_seeds(), config, progress=False)
+        sets[f"{name} mixes"] = [(a, [n]) for a, n in validation_mixtures(valid, config)]
+        sets[f"{name} clean"] = [(s.vocals, [sung_notes(s)]) for s in valid]
     return sets
 
 
@@ -114,13 +123,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", action="append", required=True)
     parser.add_argument("--valid", action="append", type=Path, default=[])
+    parser.add_argument("--valid-seed", action="append", type=int, default=[])
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "demo")
     parser.add_argument("--fit-dir", type=Path, default=ROOT / "runs" / "bench-seeds")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
     torch.set_num_threads(2)
     systems = dict(load_system(s, args.fit_dir) for s in args.model)
-    sets = generated_sets(args.valid)
+    sets = generated_sets(args.valid, args.valid_seed, args.fit_dir)
     test = [s for s in load_songs(args.run / "corpus") if s.split == "test"]
     mixer = NoiseMixer(types=("accomp",))
     for snr in (None, 10, 5, 0, -5, -10):

@@ -246,10 +246,12 @@ class PitchNetFrames:
         piece = self._audio.view(lo * HOP, end)
         model = self.tracker.model
         with torch.inference_mode():
-            salience, voicing = model(torch.from_numpy(np.ascontiguousarray(piece))[None])
+            salience, voicing = model.probabilities(
+                torch.from_numpy(np.ascontiguousarray(piece))[None]
+            )
             keep = slice(self._next - lo, last - lo + 1)
-            s = torch.sigmoid(salience[0, keep]).numpy()
-            v = torch.sigmoid(voicing[0, keep]).numpy()
+            s = salience[0, keep].numpy()
+            v = voicing[0, keep].numpy()
         track = decode_f0(
             s, v, model.config.spectrogram, threshold=1.0 - self.tracker.settings.max_aperiodicity
         )

@@ -4,10 +4,12 @@ A config whose top-level ``recipe`` is ``default-model`` is this recipe rather t
 two-stage pipeline. It writes into ``out_dir`` (new, empty or an avsvt run, as the pipeline's):
 
 * ``stems/``: the generated songs (cleared and redrawn when ``train``'s data settings change);
-* ``model/``: ``last.pt`` (resumable), ``log.csv``, the finished ``model.safetensors`` and
-  ``results.json`` (the fitted decoding and its validation scores); cleared when any training
-  setting changes. A finished run whose decoding was fitted by an older version of the fit
-  (:data:`avsvt.pitchnet.train.FIT_VERSION`) is refitted on its own weights, not retrained.
+* ``model/``: ``last.pt`` (resumable), ``log.csv`` (with ``train.members`` > 1, one
+  ``member-<k>/`` folder of them per network of the ensemble), the finished
+  ``model.safetensors`` and ``results.json`` (the fitted decoding and its validation scores);
+  cleared when any training setting changes. A finished run whose decoding was fitted by an
+  older version of the fit (:data:`avsvt.pitchnet.train.FIT_VERSION`) is refitted on its own
+  weights, not retrained.
 
 The shipped default model (:data:`avsvt.transcribe.predictor.DEFAULT_MODEL`) is this recipe's
 ``model/model.safetensors`` with the settings of ``configs/default-model.yaml``.
@@ -44,6 +46,9 @@ logger = logging.getLogger(__name__)
 LATER_DATA_OPTIONS = frozenset({"tails"})
 """Data options added after runs existed: left out of the stems' and the model's fingerprints
 while off (:func:`avsvt.recipes.steps.without_defaults`)."""
+LATER_TRAIN_OPTIONS = frozenset({"members"})
+"""Training options added after runs existed: left out of the model's fingerprint at their
+default, as :data:`LATER_DATA_OPTIONS` are."""
 
 RECIPE_NAME = "default-model"
 
@@ -76,7 +81,7 @@ def run_default_model(config: DefaultModelRun) -> Path:
         }
         model_dir = out / "model"
         results = model_dir / "results.json"
-        settings = to_dict(train)
+        settings = without_defaults(to_dict(train), PitchTrainConfig, LATER_TRAIN_OPTIONS)
         settings["data"] = without_defaults(settings["data"], DataConfig, LATER_DATA_OPTIONS)
         stems = fresh_dir(out / "stems", data_settings)
         model_dir = fresh_dir(model_dir, settings)

@@ -9,7 +9,8 @@ The model file is safetensors: the weights, and in its header the network's conf
 note segmentation (:class:`avsvt.f0notes.F0NoteSettings`, whose ``max_aperiodicity`` is
 ``1 - voicing threshold``), the fitted voicing blend (``decode``: ``salience_weight`` of
 :func:`avsvt.pitchnet.model.decode_f0`; 0 in files written before it existed) and how it was
-trained.
+trained. An ensemble (:class:`avsvt.pitchnet.model.PitchNetEnsemble`) stores each member's
+weights under ``members.<k>.`` and their number in the header (``members``; absent: one network).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from avsvt.f0 import F0Track
 from avsvt.f0notes import F0NoteSettings, f0_notes
 from avsvt.notes import Note
 from avsvt.pitchnet.features import HOP_SAMPLES, SpectrogramConfig, n_frames, normalise_level
-from avsvt.pitchnet.model import PitchNet, PitchNetConfig, decode_f0
+from avsvt.pitchnet.model import PitchModel, PitchNet, PitchNetConfig, PitchNetEnsemble, decode_f0
 
 PITCHNET_KIND = "avsvt-pitchnet"
 PITCHNET_VERSION = 1
@@ -53,13 +54,13 @@ class PitchNetTracker:
     """The learned default transcription: the pitch network, then the f0 note segmentation.
 
     Attributes:
-        model: The network (eval mode).
+        model: The network, or an ensemble of networks (eval mode).
         settings: The fitted segmentation (its ``max_aperiodicity`` is 1 - voicing threshold).
         info: How the model was trained (from its file).
         salience_weight: The voicing blend (:func:`avsvt.pitchnet.model.decode_f0`).
     """
 
-    model: PitchNet
+    model: PitchModel
     settings: F0NoteSettings
     info: dict[str, Any] = field(default_factory=dict)
     salience_weight: float = 0.0
@@ -86,9 +87,9 @@ class PitchNetTracker:
                 lo = max(0, first - ctx)
                 hi = min(total, last + ctx)
                 piece = x[lo * HOP_SAMPLES : (hi - 1) * HOP_SAMPLES + 1]
-                s, v = self.model(torch.from_numpy(np.ascontiguousarray(piece))[None])
-                salience[first:last] = torch.sigmoid(s[0, first - lo : last - lo]).numpy()
-                voicing[first:last] = torch.sigmoid(v[0, first - lo : last - lo]).numpy()
+                s, v = self.model.probabilities(torch.from_numpy(np.ascontiguousarray(piece))[None])
+                salience[first:last] = s[0, first - lo : last - lo].numpy()
+                voicing[first:last] = v[0, first - lo : last - lo].numpy()
         return salience, voicing
 
     def decode(
@@ -118,7 +119,7 @@ class PitchNetTracker:
 
 def save_pitchnet(
     path: str | Path,
-    model: PitchNet,
+    model: PitchModel,
     settings: F0NoteSettings,
     info: dict[str, Any],
     *,
@@ -136,6 +137,8 @@ def save_pitchnet(
         "decode": json.dumps({"salience_weight": float(salience_weight)}),
         "info": json.dumps(info, allow_nan=False),
     }
+    if isinstance(model, PitchNetEnsemble):
+        header["members"] = str(len(model.members))
     data = save_bytes(tensors, metadata=header)
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data)
@@ -179,7 +182,12 @@ def load_pitchnet(path: str | Path) -> PitchNetTracker:
         salience_weight = float(json.loads(header.get("decode", "{}")).get("salience_weight", 0.0))
         if not 0.0 <= salience_weight <= 1.0:
             raise ValueError(f"salience_weight {salience_weight} outside 0..1")
-        model = PitchNet(config)
+        n_members = int(header.get("members", "1"))
+        if n_members < 1:
+            raise ValueError(f"members {n_members}")
+        model: PitchModel = (
+            PitchNet(config) if n_members == 1 else PitchNetEnsemble(config, n_members)
+        )
         model.load_state_dict(weights)
     except Exception as exc:  # noqa: BLE001 - a damaged header or weights of another shape
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

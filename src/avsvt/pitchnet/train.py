@@ -15,7 +15,11 @@
    voicing comes from the salience head: :data:`SALIENCE_WEIGHTS`) on validation mixtures drawn
    like the training ones;
 4. **model**: ``model.safetensors``, the weights with their config, the fitted segmentation and
-   how they were obtained (:mod:`avsvt.pitchnet.io`).
+   how they were obtained (:mod:`avsvt.pitchnet.track`).
+
+With ``members`` > 1, steps 1-2 run once per network of an ensemble
+(:class:`avsvt.pitchnet.model.PitchNetEnsemble`; member ``k`` is the one-network run of seed
+``seed + k``), and steps 3-4 once, on the mean of their probabilities.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from avsvt.notes import Note
 from avsvt.parallel import worker_pool
 from avsvt.pitchnet.data import Batch, DataConfig, Stems, draw_batch, mix_example, render_stems
 from avsvt.pitchnet.features import SpectrogramConfig
-from avsvt.pitchnet.model import PitchNet, PitchNetConfig
+from avsvt.pitchnet.model import PitchModel, PitchNet, PitchNetConfig, PitchNetEnsemble
 from avsvt.train.loop import write_log
 
 logger = logging.getLogger(__name__)
@@ -67,6 +71,7 @@ class PitchTrainConfig:
     threads: int = 2
     ema_decay: float = 0.0
     ema_start: float = 0.0
+    members: int = 1
     model: PitchNetConfig = field(default_factory=PitchNetConfig)
     data: DataConfig = field(default_factory=DataConfig)
 
@@ -85,6 +90,15 @@ class PitchTrainConfig:
         check_count("threads", self.threads, minimum=1)
         check_number("ema_decay", self.ema_decay, at_least=0.0, at_most=0.9999)
         check_number("ema_start", self.ema_start, at_least=0.0, at_most=1.0)
+        check_count("members", self.members, minimum=1)
+
+    def member(self, k: int) -> PitchTrainConfig:
+        """Member ``k`` of an ensemble: this recipe as one network from the seed ``seed + k``.
+
+        Its training songs, batches and initial weights are those of a one-network run of that
+        seed, so member ``k`` is bit for bit such a run's network.
+        """
+        return dataclasses.replace(self, seed=self.seed + k, members=1)
 
     def ema_first_step(self) -> int | None:
         """The step after which the weight average starts (None: no average)."""
@@ -437,7 +451,7 @@ def fit_decoding(
 
 
 def fit_model_decoding(
-    model: PitchNet,
+    model: PitchModel,
     config: PitchTrainConfig,
     stems_dir: Path,
     *,
@@ -454,6 +468,22 @@ def fit_model_decoding(
     return fit_decoding(outputs, references, model.config.spectrogram, progress=progress)
 
 
+def train_network(
+    run_dir: Path, config: PitchTrainConfig, stems_dir: Path, *, progress: bool = True
+) -> tuple[PitchNet, float | None]:
+    """Steps 1-2 (module docstring) of one network; returns it (eval mode) and its last loss."""
+    pool = config_pool(stems_dir, config.train_seeds(), config, progress=progress)
+    torch.manual_seed(config.seed)
+    model = PitchNet(config.model)
+    history = train_steps(model, pool, config, run_dir, progress=progress)
+    return model.eval(), (history[-1]["train_loss"] if history else None)
+
+
+def member_dir(run_dir: Path, k: int) -> Path:
+    """Where member ``k`` of an ensemble trains (its ``last.pt`` and ``log.csv``)."""
+    return run_dir / f"member-{k}"
+
+
 def train_default_model(
     run_dir: str | Path,
     config: PitchTrainConfig,
@@ -461,17 +491,31 @@ def train_default_model(
     stems_dir: Path | None = None,
     progress: bool = True,
 ) -> Path:
-    """The whole recipe (module docstring); returns the model file's path."""
+    """The whole recipe (module docstring); returns the model file's path.
+
+    With ``members`` > 1 the networks of :meth:`PitchTrainConfig.member` train one after the
+    other (each under :func:`member_dir`, resumable), their training songs in the one stems
+    folder, and the decoding is fitted once on the ensemble's mean probabilities over the
+    validation songs of ``seed``.
+    """
     run_dir = Path(run_dir)
     torch.set_num_threads(config.threads)
     stems_dir = stems_dir or run_dir / "stems"
-    pool = config_pool(stems_dir, config.train_seeds(), config, progress=progress)
-    torch.manual_seed(config.seed)
-    model = PitchNet(config.model)
-    history = train_steps(model, pool, config, run_dir, progress=progress)
-    model.eval()
+    model: PitchModel
+    if config.members == 1:
+        model, final_loss = train_network(run_dir, config, stems_dir, progress=progress)
+    else:
+        trained = []
+        for k in range(config.members):
+            folder = member_dir(run_dir, k)
+            folder.mkdir(exist_ok=True)
+            if progress:
+                logger.info("ensemble member %d of %d", k + 1, config.members)
+            trained.append(train_network(folder, config.member(k), stems_dir, progress=progress))
+        model = PitchNetEnsemble.of([network for network, _ in trained]).eval()
+        losses = [loss for _, loss in trained if loss is not None]
+        final_loss = float(np.mean(losses)) if losses else None
     path = run_dir / "model.safetensors"
-    final_loss = history[-1]["train_loss"] if history else None
     save_fitted(
         path,
         model,
@@ -496,7 +540,7 @@ def refit_default_model(
 
 def save_fitted(
     path: Path,
-    model: PitchNet,
+    model: PitchModel,
     config: PitchTrainConfig,
     fit: DecodeFit,
     final_train_loss: float | None,
