@@ -1,4 +1,4 @@
-"""The shipped default model is what ``configs/default-model.yaml`` trains (slow: about an hour).
+"""The shipped default model is what ``configs/default-model.yaml`` trains (slow: about 20 minutes).
 
 Bit-exactness holds on one machine (the batches are drawn from their step's seed, the steps are
 deterministic on CPU with a fixed number of threads) but not across CPUs with other vector units
