@@ -26,7 +26,6 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import torch
 
 from avsvt.config import from_dict, load_config
@@ -36,6 +35,7 @@ from avsvt.f0notes import F0NoteSettings
 from avsvt.metrics import score_notes
 from avsvt.noise.synthesis import NoiseMixer
 from avsvt.notes import Note
+from avsvt.pitchnet.model import PitchNetEnsemble
 from avsvt.pitchnet.recipe import DefaultModelRun
 from avsvt.pitchnet.track import PitchNetTracker, load_pitchnet
 from avsvt.pitchnet.train import (
@@ -49,28 +49,6 @@ from gm_accomp import gm_accompaniment
 from harness import corpus_inputs, noisy_conditions, vocadito_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
-F32 = npt.NDArray[np.float32]
-
-
-@dataclasses.dataclass
-class Averaged:
-    """Networks whose salience and voicing probabilities are averaged, then one decoding."""
-
-    members: list[PitchNetTracker]
-    settings: F0NoteSettings
-
-    def probabilities(self, audio: npt.NDArray[np.floating]) -> tuple[F32, F32]:
-        """Mean probabilities of the members."""
-        outs = [m.probabilities(audio) for m in self.members]
-        return (
-            np.mean([s for s, _ in outs], axis=0).astype(np.float32),
-            np.mean([v for _, v in outs], axis=0).astype(np.float32),
-        )
-
-    def transcribe(self, audio: npt.NDArray[np.floating]) -> list[Note]:
-        """Notes of 16 kHz audio."""
-        head = dataclasses.replace(self.members[0], settings=self.settings, salience_weight=0.0)
-        return head.notes(head.decode(*self.probabilities(audio)))
 
 
 def recipe_config(tracker: PitchNetTracker) -> PitchTrainConfig:
@@ -78,7 +56,7 @@ def recipe_config(tracker: PitchNetTracker) -> PitchTrainConfig:
     return from_dict(PitchTrainConfig, tracker.info["recipe"])
 
 
-def load_system(spec: str, fit_dir: Path) -> tuple[str, object]:
+def load_system(spec: str, fit_dir: Path) -> tuple[str, PitchNetTracker]:
     """``NAME=PATH`` or ``NAME=PATH+PATH...`` (an average, fitted on the first's validation)."""
     name, paths = spec.split("=", 1)
     members = [load_pitchnet(p) for p in paths.split("+")]
@@ -90,11 +68,11 @@ def load_system(spec: str, fit_dir: Path) -> tuple[str, object]:
     kind += f"-tails{data.tails:d}"
     valid = config_pool(fit_dir / kind, config.valid_seeds(), config, progress=False)
     mixtures = validation_mixtures(valid, config)
-    averaged = Averaged(members, F0NoteSettings())
+    averaged = PitchNetTracker(PitchNetEnsemble.of([m.model for m in members]), F0NoteSettings())
     outputs = [averaged.probabilities(audio) for audio, _ in mixtures]
-    fit = fit_decoding(outputs, [n for _, n in mixtures], members[0].model.config.spectrogram)
+    fit = fit_decoding(outputs, [n for _, n in mixtures], averaged.model.config.spectrogram)
     print(f"{name}: fitted on seed {config.seed} validation, COnPOff {fit.scores['COnPOff']:.4f}")
-    return name, Averaged(members, fit.settings)
+    return name, dataclasses.replace(averaged, settings=fit.settings)
 
 
 Scored = list[tuple[np.ndarray, list[list[Note]]]]
@@ -155,7 +133,7 @@ def main() -> None:
         for items in sets.values():
             f1 = []
             for audio, refs in items:
-                notes = system.transcribe(audio)  # type: ignore[attr-defined]
+                notes = system.transcribe(audio)
                 f1.append(np.mean([score_notes(r, notes).COnPOff.f1 for r in refs]))
             cells.append(f"{100 * np.mean(f1):.1f}")
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)

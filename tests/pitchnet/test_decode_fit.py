@@ -9,12 +9,12 @@ from safetensors.torch import save_file
 from avsvt.f0notes import F0NoteSettings
 from avsvt.notes import Note
 from avsvt.pitchnet.features import SpectrogramConfig
-from avsvt.pitchnet.model import PitchNet, PitchNetConfig, decode_f0
+from avsvt.pitchnet.model import PitchNet, decode_f0
 from avsvt.pitchnet.track import load_pitchnet, save_pitchnet
 from avsvt.pitchnet.train import fit_decoding
+from tiny_pitchnet import TINY_NET
 
 SPEC = SpectrogramConfig()
-TINY = PitchNetConfig(channels=4, octave_channels=2, octave_kernel_bins=5)
 
 
 def salience_at(midi: np.ndarray, peak: np.ndarray) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_a_tie_keeps_the_smaller_weight() -> None:
 
 def test_the_weight_is_kept_in_the_model_file_and_older_files_read_as_zero(tmp_path) -> None:
     torch.manual_seed(0)
-    model = PitchNet(TINY).eval()
+    model = PitchNet(TINY_NET).eval()
     path = tmp_path / "m.safetensors"
     save_pitchnet(path, model, F0NoteSettings(), {}, salience_weight=0.25)
     assert load_pitchnet(path).salience_weight == 0.25

@@ -1,5 +1,6 @@
 """Ensembles of pitch networks (averaged probabilities) and the pitch-axis convolution."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +10,9 @@ import torch.nn.functional as F
 
 from avsvt.cli import main
 from avsvt.f0notes import F0NoteSettings
-from avsvt.pitchnet.model import PitchAxisConv2d, PitchNet, PitchNetConfig, PitchNetEnsemble
+from avsvt.pitchnet.model import PitchAxisConv2d, PitchNet, PitchNetEnsemble
 from avsvt.pitchnet.track import PitchNetTracker, load_pitchnet, save_pitchnet
-
-SMALL = PitchNetConfig(channels=4, octave_channels=2, octave_kernel_bins=5)
+from tiny_pitchnet import TINY_NET, write_tiny_recipe
 
 
 def _direct_pitch_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -47,7 +47,7 @@ def test_pitch_axis_conv_is_the_wide_row_convolution_and_its_gradient() -> None:
 
 def _trained_like(seed: int) -> PitchNet:
     torch.manual_seed(seed)
-    net = PitchNet(SMALL)
+    net = PitchNet(TINY_NET)
     with torch.no_grad():  # batch-norm statistics away from their defaults
         for module in net.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
@@ -86,36 +86,16 @@ def test_ensemble_probabilities_are_the_members_mean_and_survive_the_model_file(
 
 def test_an_ensemble_needs_two_members_of_one_config() -> None:
     with pytest.raises(ValueError, match="at least 2"):
-        PitchNetEnsemble(SMALL, 1)
-    other = PitchNet(PitchNetConfig(channels=4, octave_channels=2, octave_kernel_bins=7))
+        PitchNetEnsemble(TINY_NET, 1)
+    other = PitchNet(dataclasses.replace(TINY_NET, octave_kernel_bins=7))
     with pytest.raises(ValueError, match="one config"):
-        PitchNetEnsemble.of([PitchNet(SMALL), other])
-
-
-TINY = """recipe: default-model
-out_dir: {out}
-progress: false
-train:
-  seed: {seed}
-  members: {members}
-  n_songs: 2
-  n_valid_songs: 1
-  song_s: 3.0
-  steps: 3
-  batch_size: 2
-  crop_s: 1.0
-  warmup_steps: 1
-  checkpoint_every: 2
-  workers: 1
-  threads: 1
-  model: {{channels: 4, octave_channels: 2, octave_kernel_bins: 5}}
-"""
+        PitchNetEnsemble.of([PitchNet(TINY_NET), other])
 
 
 def _run(folder: Path, *, seed: int, members: int) -> Path:
-    config = folder.with_suffix(".yaml")
-    config.write_text(TINY.format(out=folder, seed=seed, members=members))
-    assert main(["run", str(config)]) == 0
+    config = write_tiny_recipe(folder.with_suffix(".yaml"), folder)
+    settings = ["--set", f"train.seed={seed}", "--set", f"train.members={members}"]
+    assert main(["run", str(config), *settings]) == 0
     return folder / "model" / "model.safetensors"
 
 

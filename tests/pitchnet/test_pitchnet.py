@@ -16,7 +16,7 @@ from avsvt.models.checkpoint import load_training_state
 from avsvt.notes import hz_to_midi_array
 from avsvt.pitchnet.data import draw_batch, render_stems, salience_target
 from avsvt.pitchnet.features import HarmonicSpectrogram, SpectrogramConfig, n_frames
-from avsvt.pitchnet.model import PitchNet, PitchNetConfig, decode_f0
+from avsvt.pitchnet.model import PitchNet, decode_f0
 from avsvt.pitchnet.track import PitchNetTracker, load_pitchnet, save_pitchnet
 from avsvt.pitchnet.train import (
     BN_BATCHES,
@@ -26,10 +26,10 @@ from avsvt.pitchnet.train import (
     recompute_batch_norm,
     train_steps,
 )
+from tiny_pitchnet import TINY_NET
 
 SR = 16_000
 SPEC = SpectrogramConfig()
-TINY = PitchNetConfig(channels=4, octave_channels=2, octave_kernel_bins=5)
 
 
 @pytest.mark.parametrize("sine_hz", [300.0, 523.0, 1200.0, 2500.0])
@@ -141,7 +141,7 @@ def test_batches_are_drawn_from_their_seed_alone() -> None:
 
 def test_windowed_inference_equals_one_pass() -> None:
     torch.manual_seed(0)
-    model = PitchNet(TINY).eval()
+    model = PitchNet(TINY_NET).eval()
     tracker = PitchNetTracker(model, F0NoteSettings())
     audio = np.random.default_rng(0).standard_normal(5 * SR).astype(np.float32) * 0.1
     whole_s, whole_v = tracker.probabilities(audio, window_s=60.0)
@@ -152,7 +152,7 @@ def test_windowed_inference_equals_one_pass() -> None:
 
 def test_model_file_round_trip_and_damage(tmp_path) -> None:
     torch.manual_seed(1)
-    model = PitchNet(TINY).eval()
+    model = PitchNet(TINY_NET).eval()
     settings = F0NoteSettings(max_aperiodicity=0.4, min_note_s=0.1)
     save_pitchnet(tmp_path / "m.safetensors", model, settings, {"note": "test"})
     loaded = load_pitchnet(tmp_path / "m.safetensors")
@@ -182,7 +182,7 @@ def test_a_resumed_training_makes_the_same_steps(
         checkpoint_every=2,
         warmup_steps=1,
         workers=1,
-        model=TINY,
+        model=TINY_NET,
     )
     pool = build_pool(
         tmp_path / "stems", config.train_seeds(), config.song_s, workers=1, progress=False
@@ -190,7 +190,7 @@ def test_a_resumed_training_makes_the_same_steps(
 
     def fresh() -> PitchNet:
         torch.manual_seed(config.seed)
-        return PitchNet(TINY)
+        return PitchNet(TINY_NET)
 
     straight = fresh()
     train_steps(straight, pool, config, tmp_path / "a", progress=False)
@@ -233,10 +233,10 @@ def test_weight_average_is_the_exponential_moving_average() -> None:
 def test_batch_norm_is_re_estimated_on_fresh_batches() -> None:
     """The first batch-norm layer normalises the features: its re-estimated running mean is the
     plain mean of the per-batch feature means over BN_BATCHES batches of seeds (seed, steps + k)."""
-    config = PitchTrainConfig(steps=3, batch_size=2, crop_s=0.5, model=TINY)
+    config = PitchTrainConfig(steps=3, batch_size=2, crop_s=0.5, model=TINY_NET)
     pool = [render_stems(seed=s, duration_s=3.0) for s in (1, 2)]
     torch.manual_seed(0)
-    model = PitchNet(TINY).eval()
+    model = PitchNet(TINY_NET).eval()
     crop = int(config.crop_s * SR)
     first = model.body[0]
     with torch.no_grad():
@@ -245,7 +245,7 @@ def test_batch_norm_is_re_estimated_on_fresh_batches() -> None:
     assert not model.training and first.momentum == 0.1
     means = []
     for k in range(BN_BATCHES):
-        batch = draw_batch(pool, (config.seed, config.steps + k), 2, crop, TINY.spectrogram)
+        batch = draw_batch(pool, (config.seed, config.steps + k), 2, crop, TINY_NET.spectrogram)
         features = model.features(torch.from_numpy(batch.audio))
         means.append(features.mean(dim=(0, 2, 3)))
     torch.testing.assert_close(first.running_mean, torch.stack(means).mean(0), atol=1e-4, rtol=1e-4)

@@ -13,30 +13,13 @@ from avsvt.pitchnet.data import render_stems
 from avsvt.pitchnet.route import SoloRouted
 from avsvt.pitchnet.track import PitchNetTracker
 from avsvt.transcribe.predictor import DEFAULT_MODEL, F0NoteTracker, load_predictor
-
-TINY = """recipe: default-model
-out_dir: {out}
-progress: false
-train:
-  n_songs: 2
-  n_valid_songs: 1
-  song_s: 3.0
-  steps: 3
-  batch_size: 2
-  crop_s: 1.0
-  warmup_steps: 1
-  checkpoint_every: 2
-  workers: 1
-  threads: 1
-  model: {{channels: 4, octave_channels: 2, octave_kernel_bins: 5}}
-"""
+from tiny_pitchnet import write_tiny_recipe
 
 
 def test_avsvt_run_trains_a_model_that_transcribe_loads_and_a_rerun_skips(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "tiny.yaml"
-    config.write_text(TINY.format(out=tmp_path / "run"))
+    config = write_tiny_recipe(tmp_path / "tiny.yaml", tmp_path / "run")
     assert main(["run", str(config)]) == 0
     model = tmp_path / "run" / "model" / "model.safetensors"
     assert f"default model: {model.resolve()}" in capsys.readouterr().out
@@ -57,8 +40,7 @@ def test_a_run_fitted_by_an_older_fit_is_refitted_not_retrained(
     import avsvt.pitchnet.recipe as recipe
     import avsvt.pitchnet.train as train
 
-    config = tmp_path / "tiny.yaml"
-    config.write_text(TINY.format(out=tmp_path / "run"))
+    config = write_tiny_recipe(tmp_path / "tiny.yaml", tmp_path / "run")
     with monkeypatch.context() as patch:  # a run finished by the fit before the current one
         patch.setattr(recipe, "FIT_VERSION", 0)
         patch.setattr(train, "FIT_VERSION", 0)

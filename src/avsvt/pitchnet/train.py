@@ -509,8 +509,7 @@ def train_default_model(
         for k in range(config.members):
             folder = member_dir(run_dir, k)
             folder.mkdir(exist_ok=True)
-            if progress:
-                logger.info("ensemble member %d of %d", k + 1, config.members)
+            logger.info("ensemble member %d of %d", k + 1, config.members)
             trained.append(train_network(folder, config.member(k), stems_dir, progress=progress))
         model = PitchNetEnsemble.of([network for network, _ in trained]).eval()
         losses = [loss for _, loss in trained if loss is not None]
