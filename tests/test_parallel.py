@@ -197,3 +197,55 @@ def test_the_plain_executor_leaves_them_running(tmp_path):
     finally:
         for pid in left:
             os.kill(pid, signal.SIGKILL)
+
+
+# An interrupt between a worker's launch and the end of its start-up data: the new interpreter
+# reads a cut pipe. CI saw it so ("EOFError: Ran out of input" with a traceback, from a worker,
+# on the stderr of an `avsvt run` ended by SIGTERM). Here the interrupt comes at that very point.
+LAUNCH = textwrap.dedent("""
+    import os, signal, sys
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context, util
+    from avsvt.parallel import worker_pool
+
+    launch = util.spawnv_passfds
+
+    def handlers_run_here():
+        pass  # Python runs the handler of a pending signal as a Python function starts
+
+    def launch_then_interrupt(path, args, fds):
+        pid = launch(path, args, fds)
+        if "spawn_main" in repr(args):  # a worker (not the resource tracker) runs now,
+            os.kill(os.getpid(), signal.SIGINT)  # and its start-up data is not written yet
+            handlers_run_here()
+        return pid
+
+    util.spawnv_passfds = launch_then_interrupt
+    spawn = get_context("spawn")
+    try:
+        with worker_pool(1) if sys.argv[1] == "avsvt" else ProcessPoolExecutor(1, spawn) as pool:
+            pool.submit(abs, -1).result()
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+""")
+
+
+def _interrupted_launch(kind: str, tmp_path: Path) -> tuple[str, str]:
+    # files, not pipes: a worker left running would hold a pipe open
+    with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w") as err:
+        subprocess.run([sys.executable, "-c", LAUNCH, kind], stdout=out, stderr=err, timeout=120)
+    time.sleep(1.0)  # a worker that outlived its caller has written what it had to say by now
+    return (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
+
+
+def test_an_interrupt_while_a_worker_launches_waits_for_its_start(tmp_path):
+    out, err = _interrupted_launch("avsvt", tmp_path)
+    assert out == "interrupted\n", err
+    assert "Traceback" not in err and "EOFError" not in err
+
+
+def test_the_plain_executor_cuts_that_worker_short(tmp_path):
+    # the oracle: the worker of a plain spawned pool reads a cut pipe and prints a traceback
+    out, err = _interrupted_launch("plain", tmp_path)
+    assert out == "interrupted\n", err
+    assert "EOFError" in err

@@ -18,6 +18,11 @@ a second or two to start), take the caller's torch thread count and log handler,
 the calling process ends, however it ends (Linux: ``PR_SET_PDEATHSIG``). Not from a fork
 server: its workers hold the pipe whose closing tells it that its caller has gone, so neither
 would ever end.
+
+An interrupt that lands while a worker is being started (between the new interpreter's launch and
+the end of the caller writing it its start-up data) would leave the worker reading a cut pipe: it
+prints ``EOFError: Ran out of input`` with a traceback on the caller's stderr (seen in a CI run).
+Each worker's start therefore holds SIGINT and SIGTERM back and delivers them just after.
 """
 
 from __future__ import annotations
@@ -26,14 +31,16 @@ import contextlib
 import ctypes
 import ctypes.util
 import logging
-import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing.context import BaseContext
+from multiprocessing.context import BaseContext, SpawnContext, SpawnProcess
+from types import FrameType
+from typing import Any
 
 __all__ = ["worker_pool"]
 
@@ -49,7 +56,7 @@ def worker_pool(
     work under ``if __name__ == "__main__":`` (each worker imports the script).
     """
     if mp_context is None:
-        mp_context = multiprocessing.get_context("spawn")
+        mp_context = _WholeStartContext()
     pool = ProcessPoolExecutor(
         max_workers=max_workers,
         mp_context=mp_context,
@@ -61,16 +68,82 @@ def worker_pool(
     except BaseException:
         # the standard library has no public way to end idle workers before 3.14
         workers = list((getattr(pool, "_processes", None) or {}).values())
+        # an interrupt held back until a worker's start ended is raised before the pool lists it
+        made = mp_context.made if isinstance(mp_context, _WholeStartContext) else []
+        unlisted = [w for w in made if w.pid is not None and all(w is not v for v in workers)]
         manager = getattr(pool, "_executor_manager_thread", None)
         # no wait: joining a manager thread that the interrupt stopped from starting raises
         pool.shutdown(wait=False, cancel_futures=True)
-        if not _comes_up(manager):  # no job reached the workers: end them, or exit waits forever
-            for worker in workers:
-                worker.terminate()
-            for worker in workers:
-                worker.join(timeout=10)
+        # workers no job reached, or that nothing will tell to stop: end them, or exit waits
+        # for ever (it joins every child process)
+        ended = unlisted + ([] if _comes_up(manager) else workers)
+        for worker in ended:
+            worker.terminate()
+        for worker in ended:
+            worker.join(timeout=10)
         raise
     pool.shutdown(wait=True)
+
+
+class _WholeStartProcess(SpawnProcess):
+    """A spawned process whose start an interrupt does not cut in two."""
+
+    def start(self) -> None:
+        with _interrupts_held_back():
+            super().start()
+
+
+class _WholeStartContext(SpawnContext):
+    """The spawn context for one pool: its processes are :class:`_WholeStartProcess`, and listed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[_WholeStartProcess] = []
+
+    def Process(  # type: ignore[override]  # noqa: N802 (the name every context gives it)
+        self, *args: Any, **kwargs: Any
+    ) -> _WholeStartProcess:
+        """A new process (not started), as ``SpawnContext.Process`` makes, listed in ``made``."""
+        process = _WholeStartProcess(*args, **kwargs)
+        self.made.append(process)
+        return process
+
+
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _interrupts_held_back() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back inside the block; deliver the first that came at its end.
+
+    Python runs signal handlers in the main thread only, so outside it (where no handler could
+    interrupt the block anyway) this does nothing. Blocking the signals at the OS level would not
+    do: another thread of the process would take them, and the new process would inherit the mask.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        came.append(signum)
+
+    previous: dict[int, Any] = {}
+    try:
+        for signum in _HELD_SIGNALS:
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored stays so, in workers too
+                previous[signum] = signal.signal(signum, hold)
+        yield
+    finally:
+        for held, handler in previous.items():
+            signal.signal(held, handler)
+    if came:
+        first = came[0]
+        handler = previous[first]
+        if callable(handler):
+            handler(first, None)  # raises as the signal would have (KeyboardInterrupt, ...)
+        else:  # the default action or ignored: as if it came now
+            os.kill(os.getpid(), first)
 
 
 def _comes_up(thread: object, within_s: float = 1.0) -> bool:
