@@ -30,6 +30,7 @@ from avsvt.models.avhubert import (
     avhubert_from_fairseq,
     photometric_jitter,
     read_fairseq_avhubert,
+    remove_appearance,
 )
 from avsvt.models.config import preset
 
@@ -216,6 +217,52 @@ def test_photometric_augment_is_training_only() -> None:
     assert not torch.allclose(
         encoder.preprocess(video, lengths), tiny_encoder().preprocess(video, lengths)
     )
+
+
+def test_remove_appearance_keeps_the_motion_of_valid_frames_only() -> None:
+    # the oracle, in numpy float64: one item's valid frames minus their mean frame, over the
+    # root mean square of what is left
+    import numpy as np
+
+    generator = torch.Generator().manual_seed(0)
+    frames = torch.rand(2, 6, 5, 5, generator=generator)
+    lengths = torch.tensor([6, 4])
+    out = remove_appearance(frames, lengths)
+    for i, n in enumerate(lengths.tolist()):
+        valid = frames[i, :n].double().numpy()
+        moving = valid - valid.mean(axis=0)
+        expected = moving / np.sqrt((moving**2).mean())
+        np.testing.assert_allclose(out[i, :n].double().numpy(), expected, rtol=1e-5, atol=1e-6)
+    # what lies past an item's length does not reach its valid frames
+    padded = frames.clone()
+    padded[1, 4:] = 7.0
+    torch.testing.assert_close(remove_appearance(padded, lengths)[1, :4], out[1, :4])
+
+
+def test_remove_appearance_forgets_still_face_and_lighting() -> None:
+    # the same mouth movement on another still face, under another contrast and brightness,
+    # gives the same input: by construction, since only the movement differs from the mean
+    generator = torch.Generator().manual_seed(1)
+    movement = torch.rand(1, 8, 6, 6, generator=generator)
+    face = torch.rand(1, 1, 6, 6, generator=generator)
+    lengths = torch.tensor([8])
+    one = remove_appearance(0.3 * movement + face, lengths)
+    other = remove_appearance(0.9 * (0.3 * movement + 0.5 * face) + 0.2, lengths)
+    torch.testing.assert_close(one, other)
+    # and a still video carries nothing
+    still = remove_appearance(face.expand(1, 8, 6, 6), lengths)
+    assert float(still.abs().max()) < 1e-3
+
+
+def test_appearance_norm_is_applied_in_inference_too() -> None:
+    encoder = tiny_encoder(appearance_norm=True)
+    video = torch.randint(0, 256, (2, 4, 88, 88), dtype=torch.uint8)
+    lengths = torch.tensor([4, 3])
+    x = encoder.preprocess(video, lengths)[:, 0]
+    for i, n in enumerate(lengths.tolist()):
+        assert abs(float(x[i, :n].mean())) < 1e-5  # each item centred on its own mean frame
+        assert float((x[i, :n] ** 2).mean()) == pytest.approx(1.0, rel=1e-4)
+        assert float(x[i, n:].abs().sum()) == 0.0  # padding stays the stem's zeros
 
 
 def test_frames_smaller_than_the_crop_raise() -> None:

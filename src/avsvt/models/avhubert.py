@@ -238,6 +238,23 @@ def photometric_jitter(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return y.clamp(0.0, 1.0)
 
 
+def remove_appearance(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, T, h, w) frames -> each item minus its own mean frame, over its spread.
+
+    The mean image and the spread (root mean square of what is left) are taken over each item's
+    ``lengths`` valid frames only, so padding changes nothing; padded frames come back as they
+    were minus the mean (the caller zeroes them). A still utterance (no spread) stays near 0.
+    """
+    valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).to(x.dtype)  # (B, T)
+    weights = valid[:, :, None, None]
+    count = valid.sum(1).clamp(min=1.0)[:, None, None, None]
+    mean_frame = (x * weights).sum(1, keepdim=True) / count
+    moving = x - mean_frame
+    pixels = count * x.shape[2] * x.shape[3]
+    spread = ((moving**2 * weights).sum(dim=(1, 2, 3), keepdim=True) / pixels).sqrt()
+    return moving / spread.clamp(min=1e-3)
+
+
 class AVHubertVideoEncoder(nn.Module):
     """AV-HuBERT video-only features: (B, T, H, W) crops at 50 fps -> (B, T, D).
 
@@ -261,8 +278,9 @@ class AVHubertVideoEncoder(nn.Module):
 
         Crop (centre, or random + flip in training with ``train_augment``), /255, in training
         each utterance's own lighting with ``photometric_augment`` (:func:`photometric_jitter`),
-        optional downsampling, (x - mean) / std; padded frames are set to 0 so the 3D stem sees
-        them as its own zero padding.
+        optional downsampling, (x - mean) / std (or, with ``appearance_norm``, each utterance's
+        own mean frame and spread: :func:`remove_appearance`); padded frames are set to 0 so
+        the 3D stem sees them as its own zero padding.
         """
         assert video.ndim == 4, f"video must be (B, T, H, W), got {tuple(video.shape)}"
         config = self.config
@@ -283,7 +301,10 @@ class AVHubertVideoEncoder(nn.Module):
             x = photometric_jitter(x, lengths)
         if config.downsample > 1:
             x = nn.functional.avg_pool2d(x, config.downsample)
-        x = (x - config.image_mean) / config.image_std
+        if config.appearance_norm:
+            x = remove_appearance(x, lengths)
+        else:
+            x = (x - config.image_mean) / config.image_std
         x = zero_padding(x, lengths)
         return x.unsqueeze(1)
 

@@ -129,6 +129,12 @@ class VideoEncoderConfig:
             (s.d. 0-0.03), on the 0..1 scale, for lighting, camera and skin beyond the
             corpus' (off in every preset: on the demo it lifted GRID video-only onset F1
             0.67 -> 0.71 but not AV's, BENCHMARKS.md).
+        appearance_norm: Remove each utterance's still appearance before the network: subtract
+            its own mean image (per pixel, over its valid frames, after downsampling) and divide
+            by the spread of what is left, in training and inference alike, instead of the fixed
+            ``image_mean`` / ``image_std``. What stays is how the mouth moves; the face, skin,
+            lighting and camera that do not change within an utterance go. Off by default (the
+            reference's pixels).
         output_norm: Output standardisation (reference: whole tensor; see :data:`NormMode`).
         frame_rate_mode: See :data:`FrameRateMode`.
     """
@@ -156,6 +162,7 @@ class VideoEncoderConfig:
     image_std: float = VIDEO_STD
     train_augment: bool = True
     photometric_augment: bool = False
+    appearance_norm: bool = False
     output_norm: NormMode = "utterance"
     frame_rate_mode: FrameRateMode = "as_is"
 
