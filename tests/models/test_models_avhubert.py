@@ -254,6 +254,21 @@ def test_remove_appearance_forgets_still_face_and_lighting() -> None:
     assert float(still.abs().max()) < 1e-3
 
 
+def test_remove_appearance_leaves_frames_without_a_face_out() -> None:
+    # the lip front end gives a uniform grey crop where it found no face: neutral (0), and not
+    # part of the mean frame, so the frames with a face come out as if the others were not there
+    generator = torch.Generator().manual_seed(2)
+    frames = torch.rand(1, 9, 5, 5, generator=generator)
+    with_gaps = frames.clone()
+    gaps = [0, 4, 5]
+    with_gaps[0, gaps] = 107 / 255
+    out = remove_appearance(with_gaps, torch.tensor([9]))
+    assert float(out[0, gaps].abs().max()) == 0.0
+    kept = [t for t in range(9) if t not in gaps]
+    alone = remove_appearance(frames[:, kept], torch.tensor([len(kept)]))
+    torch.testing.assert_close(out[:, kept], alone)
+
+
 def test_appearance_norm_is_applied_in_inference_too() -> None:
     encoder = tiny_encoder(appearance_norm=True)
     video = torch.randint(0, 256, (2, 4, 88, 88), dtype=torch.uint8)

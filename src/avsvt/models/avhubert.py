@@ -242,17 +242,21 @@ def remove_appearance(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """(B, T, h, w) frames -> each item minus its own mean frame, over its spread.
 
     The mean image and the spread (root mean square of what is left) are taken over each item's
-    ``lengths`` valid frames only, so padding changes nothing; padded frames come back as they
-    were minus the mean (the caller zeroes them). A still utterance (no spread) stays near 0.
+    ``lengths`` valid frames that show something: a uniform frame is the lip front end's stand-in
+    for a frame without a face (:data:`avsvt.lips.pipeline.MISSING_GREY`), so it is left out and
+    comes back as 0, as neutral as padding. Padded frames come back as they were minus the mean
+    (the caller zeroes them). A still utterance (no spread) stays near 0.
     """
-    valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).to(x.dtype)  # (B, T)
-    weights = valid[:, :, None, None]
-    count = valid.sum(1).clamp(min=1.0)[:, None, None, None]
+    valid = torch.arange(x.shape[1])[None, :] < lengths[:, None]  # (B, T)
+    shows = (x.amax(dim=(2, 3)) - x.amin(dim=(2, 3))) > 0  # (B, T): not a uniform frame
+    weights = (valid & shows).to(x.dtype)[:, :, None, None]
+    count = weights.sum(1, keepdim=True).clamp(min=1.0)
     mean_frame = (x * weights).sum(1, keepdim=True) / count
     moving = x - mean_frame
     pixels = count * x.shape[2] * x.shape[3]
     spread = ((moving**2 * weights).sum(dim=(1, 2, 3), keepdim=True) / pixels).sqrt()
-    return moving / spread.clamp(min=1e-3)
+    result = moving / spread.clamp(min=1e-3)
+    return torch.where((valid & ~shows)[:, :, None, None], torch.zeros_like(result), result)
 
 
 class AVHubertVideoEncoder(nn.Module):

@@ -133,8 +133,10 @@ class VideoEncoderConfig:
             its own mean image (per pixel, over its valid frames, after downsampling) and divide
             by the spread of what is left, in training and inference alike, instead of the fixed
             ``image_mean`` / ``image_std``. What stays is how the mouth moves; the face, skin,
-            lighting and camera that do not change within an utterance go. Off by default (the
-            reference's pixels).
+            lighting and camera that do not change within an utterance go. On in the ``cpu``
+            preset (trained from scratch on rendered faces, it transfers to real mouths better:
+            BENCHMARKS.md, "Lips: the mouth's movement without the face"); off by default and in
+            ``large``, whose pretrained AV-HuBERT weights expect the reference's pixels.
         output_norm: Output standardisation (reference: whole tensor; see :data:`NormMode`).
         frame_rate_mode: See :data:`FrameRateMode`.
     """
@@ -380,6 +382,7 @@ def preset(name: str, modality: str = "audio") -> ModelConfig:
                 conv_pos_groups=4,
                 layerdrop=0.0,
                 downsample=4,
+                appearance_norm=True,
             ),
             fusion=FusionConfig(n_heads=4, ffn_dim=192),
         )
