@@ -230,22 +230,28 @@ LAUNCH = textwrap.dedent("""
 """)
 
 
-def _interrupted_launch(kind: str, tmp_path: Path) -> tuple[str, str]:
+def _interrupted_launch(
+    kind: str, tmp_path: Path, until: str = "", within_s: float = 1.0
+) -> tuple[str, str]:
+    """The caller's stdout and the stderr it shares with its workers, once ``until`` shows on it
+    (a worker that outlived its caller writes after it) or ``within_s`` have passed."""
     # files, not pipes: a worker left running would hold a pipe open
     with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w") as err:
         subprocess.run([sys.executable, "-c", LAUNCH, kind], stdout=out, stderr=err, timeout=120)
-    time.sleep(1.0)  # a worker that outlived its caller has written what it had to say by now
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline and not (until and until in (tmp_path / "err").read_text()):
+        time.sleep(0.05)
     return (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
 
 
 def test_an_interrupt_while_a_worker_launches_waits_for_its_start(tmp_path):
-    out, err = _interrupted_launch("avsvt", tmp_path)
+    out, err = _interrupted_launch("avsvt", tmp_path, until="Traceback", within_s=3.0)
     assert out == "interrupted\n", err
     assert "Traceback" not in err and "EOFError" not in err
 
 
 def test_the_plain_executor_cuts_that_worker_short(tmp_path):
     # the oracle: the worker of a plain spawned pool reads a cut pipe and prints a traceback
-    out, err = _interrupted_launch("plain", tmp_path)
+    out, err = _interrupted_launch("plain", tmp_path, until="EOFError", within_s=30.0)
     assert out == "interrupted\n", err
     assert "EOFError" in err
