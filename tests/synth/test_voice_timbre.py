@@ -87,7 +87,34 @@ def test_a_mixture_with_every_ingredient_off_is_the_voice_rescaled() -> None:
     assert np.allclose(ratio, ratio[0], rtol=1e-4)
 
 
-@pytest.mark.parametrize("field", ["accomp_p", "band_p", "noise_p", "chain_p"])
+@pytest.mark.parametrize("room_p", [0.0, 0.5, 0.9, 1.0])
+def test_room_p_sets_how_often_the_chain_has_a_room(
+    room_p: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import avsvt.pitchnet.data as data_module
+    from avsvt.augment import ChainSettings, draw_chain
+
+    used: list[ChainSettings] = []
+    real_chain = data_module.recording_chain
+
+    def chain(audio: np.ndarray, rng: np.random.Generator, settings: ChainSettings) -> np.ndarray:
+        used.append(settings)
+        return real_chain(audio, rng, settings)
+
+    monkeypatch.setattr(data_module, "recording_chain", chain)
+    stems = render_stems(seed=5, duration_s=3.0)
+    config = DataConfig(accomp_p=0.0, noise_p=0.0, chain_p=1.0, room_p=room_p)
+    for seed in range(10):
+        mix_example(stems, stems, np.random.default_rng(seed), SR, config)
+    assert len(used) == 10
+    # draws of the chains mix_example used: a room in about room_p of them
+    rooms = [
+        draw_chain(np.random.default_rng(k), used[k % 10]).room is not None for k in range(400)
+    ]
+    assert sum(rooms) / len(rooms) == pytest.approx(room_p, abs=0.07)
+
+
+@pytest.mark.parametrize("field", ["accomp_p", "band_p", "noise_p", "chain_p", "room_p"])
 def test_data_config_rejects_a_probability_off_0_to_1(field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         DataConfig(**{field: 1.5})

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from avsvt.augment import recording_chain
+from avsvt.augment import DEFAULT_SETTINGS, recording_chain
 from avsvt.config import check_number
 from avsvt.constants import SAMPLE_RATE
 from avsvt.noise.mixing import rms
@@ -96,6 +96,8 @@ class DataConfig:
             corpus-style accompaniment.
         noise_p: Probability of coloured noise.
         chain_p: Probability of the recording chain (:mod:`avsvt.augment`).
+        room_p: Probability, within the chain, of a reverberant room (RT60 0.1-1.2 s,
+            reverberant energy 18-0 dB under the direct sound): the chain's own 0.5 by default.
     """
 
     timbre: bool = False
@@ -105,9 +107,10 @@ class DataConfig:
     band_p: float = 0.6
     noise_p: float = 0.35
     chain_p: float = 0.8
+    room_p: float = DEFAULT_SETTINGS.room_probability
 
     def __post_init__(self) -> None:
-        for name in ("accomp_p", "band_p", "noise_p", "chain_p"):
+        for name in ("accomp_p", "band_p", "noise_p", "chain_p", "room_p"):
             check_number(name, getattr(self, name), at_least=0.0, at_most=1.0)
         check_number("breath_power", self.breath_power, above=0.0)
 
@@ -256,7 +259,10 @@ def mix_example(
         snr_db = float(rng.uniform(-10, 25))
         mix += coloured_noise(n_crop, colour, rng) * voice_rms * 10 ** (-snr_db / 20)
     if rng.random() < data.chain_p:
-        mix = np.asarray(recording_chain(mix, rng), dtype=np.float64)
+        chain = DEFAULT_SETTINGS
+        if data.room_p != chain.room_probability:
+            chain = dataclasses.replace(chain, room_probability=data.room_p)
+        mix = np.asarray(recording_chain(mix, rng, chain), dtype=np.float64)
     level = TARGET_RMS * 10 ** (float(rng.uniform(-12, 6)) / 20)
     mix *= level / max(rms(mix), 1e-9)
     return np.clip(mix, -1.0, 1.0).astype(np.float32), start // HOP_SAMPLES

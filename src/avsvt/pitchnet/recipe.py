@@ -43,7 +43,7 @@ from avsvt.recipes.steps import (
 
 logger = logging.getLogger(__name__)
 
-LATER_DATA_OPTIONS = frozenset({"tails"})
+LATER_DATA_OPTIONS = frozenset({"tails", "room_p"})
 """Data options added after runs existed: left out of the stems' and the model's fingerprints
 while off (:func:`avsvt.recipes.steps.without_defaults`)."""
 LATER_TRAIN_OPTIONS = frozenset({"members"})
