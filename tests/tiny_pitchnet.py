@@ -23,12 +23,13 @@ train:
   checkpoint_every: 2
   workers: 1
   threads: 1
-  model: {{channels: 4, octave_channels: 2, octave_kernel_bins: 5}}
+  model: {{channels: {net.channels}, octave_channels: {net.octave_channels}, \
+octave_kernel_bins: {net.octave_kernel_bins}}}
 """
 """A default-model recipe config (``{out}``: its out_dir) that trains :data:`TINY_NET`."""
 
 
 def write_tiny_recipe(config: Path, out: Path) -> Path:
     """Write :data:`TINY_RECIPE` with ``out`` as its out_dir to ``config``; returns ``config``."""
-    config.write_text(TINY_RECIPE.format(out=out))
+    config.write_text(TINY_RECIPE.format(out=out, net=TINY_NET))
     return config

@@ -70,7 +70,7 @@ def worker_pool(
         workers = list((getattr(pool, "_processes", None) or {}).values())
         # an interrupt held back until a worker's start ended is raised before the pool lists it
         made = mp_context.made if isinstance(mp_context, _WholeStartContext) else []
-        unlisted = [w for w in made if w.pid is not None and all(w is not v for v in workers)]
+        unlisted = [w for w in made if w.pid is not None and w not in workers]
         manager = getattr(pool, "_executor_manager_thread", None)
         # no wait: joining a manager thread that the interrupt stopped from starting raises
         pool.shutdown(wait=False, cancel_futures=True)

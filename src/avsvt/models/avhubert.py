@@ -229,7 +229,7 @@ def photometric_jitter(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     brightness = 0.24 * torch.rand(shape) - 0.12
     gamma = torch.exp(math.log(0.7) + (math.log(1.45) - math.log(0.7)) * torch.rand(shape))
     noise_sd = 0.03 * torch.rand(shape)
-    valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).to(x.dtype)  # (B, T)
+    valid = valid_mask(lengths, x.shape[1]).to(x.dtype)  # (B, T)
     frame_means = x.mean(dim=(2, 3))
     mean = (frame_means * valid).sum(1) / valid.sum(1).clamp(min=1.0)
     mean = mean.reshape(shape)
@@ -247,7 +247,7 @@ def remove_appearance(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     comes back as 0, as neutral as padding. Padded frames come back as they were minus the mean
     (the caller zeroes them). A still utterance (no spread) stays near 0.
     """
-    valid = torch.arange(x.shape[1])[None, :] < lengths[:, None]  # (B, T)
+    valid = valid_mask(lengths, x.shape[1])  # (B, T)
     shows = (x.amax(dim=(2, 3)) - x.amin(dim=(2, 3))) > 0  # (B, T): not a uniform frame
     weights = (valid & shows).to(x.dtype)[:, :, None, None]
     count = weights.sum(1, keepdim=True).clamp(min=1.0)

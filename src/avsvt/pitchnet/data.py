@@ -259,9 +259,7 @@ def mix_example(
         snr_db = float(rng.uniform(-10, 25))
         mix += coloured_noise(n_crop, colour, rng) * voice_rms * 10 ** (-snr_db / 20)
     if rng.random() < data.chain_p:
-        chain = DEFAULT_SETTINGS
-        if data.room_p != chain.room_probability:
-            chain = dataclasses.replace(chain, room_probability=data.room_p)
+        chain = dataclasses.replace(DEFAULT_SETTINGS, room_probability=data.room_p)
         mix = np.asarray(recording_chain(mix, rng, chain), dtype=np.float64)
     level = TARGET_RMS * 10 ** (float(rng.uniform(-12, 6)) / 20)
     mix *= level / max(rms(mix), 1e-9)
