@@ -104,3 +104,18 @@ def test_the_dark_mouth_in_the_crops_follows_the_drawn_opening(landmarker):
     times = np.arange(len(crops)) / VIDEO_FPS
     index = np.clip(np.searchsorted(video.source_times_s, times, side="right") - 1, 0, None)
     assert np.corrcoef(dark, video.opening[index])[0, 1] > 0.85
+
+
+def test_varied_articulation_changes_the_mouth_and_nothing_else(landmarker):
+    """The singer's own articulation is drawn aside: face, camera and timing stay the seed's."""
+    plan = plan_song(np.random.default_rng([2, 1]), 3.0)
+    fixed = render_face_video(plan, 150, np.random.default_rng(2), landmarker=landmarker)
+    varied = render_face_video(
+        plan, 150, np.random.default_rng(2), landmarker=landmarker, varied_articulation=True
+    )
+    assert varied.look == fixed.look
+    assert np.array_equal(varied.source_times_s, fixed.source_times_s)
+    # the same vowels at the same times, only the lips' speed differs
+    assert np.corrcoef(varied.rounding, fixed.rounding)[0, 1] > 0.95
+    assert not np.allclose(varied.opening, fixed.opening, atol=0.05)
+    assert not varied.missing.any()

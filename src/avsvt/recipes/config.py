@@ -58,7 +58,7 @@ class CorpusConfig:
     preset: Literal["default", "tiny"] = "default"
     n_songs: int | None = None
     seed: int = 0
-    lips: Literal["crops", "faces"] = "crops"
+    lips: Literal["crops", "faces", "faces-varied"] = "crops"
 
     def __post_init__(self) -> None:
         check_path_text("root", self.root)

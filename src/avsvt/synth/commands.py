@@ -59,7 +59,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--workers", type=int, default=2, help="processes")
     p.add_argument(
         "--lips",
-        choices=["crops", "faces"],
+        choices=["crops", "faces", "faces-varied"],
         default="crops",
         help="lip videos drawn as crops, or rendered faces cut by the real front end",
     )

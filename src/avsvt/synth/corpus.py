@@ -30,7 +30,7 @@ from avsvt.synth.melody import plan_song
 from avsvt.synth.voice import render_vocals
 
 Preset = Literal["default", "tiny"]
-LipStyle = Literal["crops", "faces"]
+LipStyle = Literal["crops", "faces", "faces-varied"]
 """How the lip video is made: ``crops`` draws mouth crops directly (:mod:`avsvt.synth.lips`, the
 embedded corpus' bytes); ``faces`` renders whole faces and cuts the crops with the real front end
 (:mod:`avsvt.synth.face_lips`: slower, needs mediapipe, and transfers to real mouths)."""
@@ -84,10 +84,10 @@ def render_song(
     vocals = render_vocals(plan, rng)
     accomp = render_accompaniment(plan, vocals, rng)
     n_video = int(round(duration_s * VIDEO_FPS))
-    if lips == "faces":
+    if lips in ("faces", "faces-varied"):
         from avsvt.synth.face_lips import render_face_lips
 
-        video = render_face_lips(plan, n_video, rng)
+        video = render_face_lips(plan, n_video, rng, varied_articulation=lips == "faces-varied")
     else:
         video = render_lips(plan, n_video, rng)
     notes = [Note(n.onset_s, n.offset_s, float(n.pitch_midi)) for n in plan.notes]

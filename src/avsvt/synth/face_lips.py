@@ -20,7 +20,13 @@ from avsvt.constants import VIDEO_FPS
 from avsvt.lips.landmarks import FaceLandmarker
 from avsvt.lips.pipeline import MISSING_GREY, mouth_crops_from_landmarks
 from avsvt.synth.faces import FaceLook, draw_face_look, render_face_frames
-from avsvt.synth.lips import CONTROL_FPS, articulation
+from avsvt.synth.lips import (
+    CONTROL_FPS,
+    FIXED_STYLE,
+    ArticulationStyle,
+    articulation,
+    draw_articulation_style,
+)
 from avsvt.synth.melody import SongPlan
 
 FloatArray = npt.NDArray[np.float64]
@@ -49,12 +55,19 @@ class FaceLipVideo:
 
 
 def articulation_at(
-    plan: SongPlan, times_s: npt.ArrayLike, rng: np.random.Generator
+    plan: SongPlan,
+    times_s: npt.ArrayLike,
+    rng: np.random.Generator,
+    style: ArticulationStyle = FIXED_STYLE,
+    style_rng: np.random.Generator | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """Mouth opening (with a little jitter) and lip rounding of ``plan`` at ``times_s``."""
+    """Mouth opening (with a little jitter) and lip rounding of ``plan`` at ``times_s``.
+
+    ``style_rng`` draws the syllables' openings of a varied ``style``.
+    """
     times = np.asarray(times_s, dtype=np.float64)
     n_control = int(plan.duration_s * CONTROL_FPS) + 4
-    opening_c, rounding_c = articulation(plan, n_control)
+    opening_c, rounding_c = articulation(plan, n_control, style, style_rng)
     control_t = np.arange(n_control) / CONTROL_FPS
     opening = np.interp(times, control_t, opening_c) + 0.02 * rng.standard_normal(len(times))
     rounding = np.interp(times, control_t, rounding_c)
@@ -67,6 +80,7 @@ def render_face_video(
     rng: np.random.Generator,
     *,
     landmarker: FaceLandmarker | None = None,
+    varied_articulation: bool = False,
 ) -> FaceLipVideo:
     """Render a face singing ``plan`` and cut its ``n_frames`` mouth crops at 50 fps.
 
@@ -75,13 +89,20 @@ def render_face_video(
         n_frames: Number of 50 fps crops (the song's video length).
         rng: Every random choice (face, camera, motion, noise) comes from it.
         landmarker: A reusable face-mesh graph (reset here); a new one when omitted.
+        varied_articulation: Draw the singer's own way of moving the lips
+            (:func:`avsvt.synth.lips.draw_articulation_style`) from a generator spawned off
+            ``rng``, so the face, camera and noise are those of the fixed style.
     """
+    style, style_rng = FIXED_STYLE, None
+    if varied_articulation:
+        style_rng = rng.spawn(1)[0]  # spawning leaves rng's own draws as they were
+        style = draw_articulation_style(style_rng)
     offset_s = float(rng.uniform(-MAX_AV_OFFSET_S, MAX_AV_OFFSET_S))
     look = draw_face_look(rng)
     fps = look.source_fps
     n_source = int(np.ceil(n_frames / VIDEO_FPS * fps))
     times_s = np.arange(n_source) / fps
-    opening, rounding = articulation_at(plan, times_s + offset_s, rng)
+    opening, rounding = articulation_at(plan, times_s + offset_s, rng, style, style_rng)
     frames = render_face_frames(look, opening, rounding, rng)
     owned = landmarker is None
     detector = FaceLandmarker() if landmarker is None else landmarker
@@ -101,10 +122,11 @@ def render_face_video(
 
 
 def render_face_lips(
-    plan: SongPlan, n_frames: int, rng: np.random.Generator
+    plan: SongPlan, n_frames: int, rng: np.random.Generator, *, varied_articulation: bool = False
 ) -> npt.NDArray[np.uint8]:
     """(n_frames, 96, 96) uint8 mouth crops at 50 fps of a rendered face singing ``plan``.
 
-    The drop-in counterpart of :func:`avsvt.synth.lips.render_lips`.
+    The drop-in counterpart of :func:`avsvt.synth.lips.render_lips`; ``varied_articulation`` as
+    :func:`render_face_video`.
     """
-    return render_face_video(plan, n_frames, rng).crops
+    return render_face_video(plan, n_frames, rng, varied_articulation=varied_articulation).crops

@@ -10,12 +10,14 @@ offset (up to 20 ms), as real recordings are.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 
 from avsvt.constants import VIDEO_FPS, VIDEO_ROI_SIDE
-from avsvt.synth.melody import BILABIALS, CONSONANTS, SongPlan
+from avsvt.synth.melody import BILABIALS, CONSONANTS, SongPlan, breaths
 
 FloatArray = npt.NDArray[np.float64]
 CONTROL_FPS = 200.0
@@ -24,18 +26,90 @@ ROUNDING = {"a": 0.0, "e": 0.0, "i": 0.0, "o": 0.55, "u": 0.9}
 REST_OPENNESS = 0.06
 
 
-def articulation(plan: SongPlan, n_control: int) -> tuple[FloatArray, FloatArray]:
-    """Mouth opening (0 closed .. 1 wide) and lip rounding (0..1) at 200 frames/s."""
-    opening = np.full(n_control, REST_OPENNESS)
+@dataclass(frozen=True)
+class ArticulationStyle:
+    """How one singer moves their mouth; the defaults are the drawn crops' fixed style.
+
+    Attributes:
+        rest_openness: Mouth opening in rests (0 closed .. 1 wide).
+        smoothing_s: Time constant of the lips' movement (s.d. of a Gaussian, s).
+        obstruent_openness: Opening held through a non-bilabial plosive or fricative.
+        sonorant_openness: Opening at a non-bilabial nasal or liquid.
+        vowel_narrowing: A vowel onset without consonant narrows the mouth by this factor.
+        syllable_openness_sd: Each syllable's vowel opens ``exp(N(0, sd))`` times its usual
+            width (stress and loudness), drawn from the generator given to :func:`articulation`.
+        breath_openness: The mouth opens to this in an in-breath
+            (:func:`avsvt.synth.melody.breaths`); at most the rest opening means it stays put.
+    """
+
+    rest_openness: float = REST_OPENNESS
+    smoothing_s: float = 0.02
+    obstruent_openness: float = 0.12
+    sonorant_openness: float = 0.15
+    vowel_narrowing: float = 0.35
+    syllable_openness_sd: float = 0.0
+    breath_openness: float = 0.0
+
+
+FIXED_STYLE = ArticulationStyle()
+"""The drawn crops' style, and the rendered faces' unless their articulation is varied."""
+
+
+def draw_articulation_style(rng: np.random.Generator) -> ArticulationStyle:
+    """A random singer's articulation: how far, how fast and how much they move their lips.
+
+    Singers and speakers differ in all of these: some rest with their lips apart, some move
+    slowly or barely close for a consonant, some stress syllables unevenly, and most breathe in
+    through an open mouth before a phrase. Each range spans the fixed style of the drawn crops.
+    """
+    return ArticulationStyle(
+        rest_openness=float(rng.uniform(0.0, 0.2)),
+        smoothing_s=float(rng.uniform(0.015, 0.045)),
+        obstruent_openness=float(rng.uniform(0.05, 0.3)),
+        sonorant_openness=float(rng.uniform(0.08, 0.35)),
+        vowel_narrowing=float(rng.uniform(0.2, 0.7)),
+        syllable_openness_sd=float(rng.uniform(0.05, 0.25)),
+        breath_openness=float(rng.uniform(0.1, 0.6)),
+    )
+
+
+def articulation(
+    plan: SongPlan,
+    n_control: int,
+    style: ArticulationStyle = FIXED_STYLE,
+    rng: np.random.Generator | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Mouth opening (0 closed .. 1 wide) and lip rounding (0..1) at 200 frames/s.
+
+    ``rng`` draws each syllable's opening when ``style.syllable_openness_sd`` is above 0.
+    """
+    opening = np.full(n_control, style.rest_openness)
     rounding = np.zeros(n_control)
 
     def span(start_s: float, end_s: float) -> slice:
         return slice(max(0, int(round(start_s * CONTROL_FPS))), int(round(end_s * CONTROL_FPS)))
 
-    for note in plan.notes:
+    if style.breath_openness > style.rest_openness:
+        for breath in breaths(plan):
+            where = span(breath.end_s - breath.length_s, breath.end_s)
+            n = len(opening[where])
+            opening[where] = (
+                style.rest_openness
+                + (style.breath_openness - style.rest_openness) * np.hanning(n + 2)[1:-1]
+            )
+    if style.syllable_openness_sd > 0:
+        if rng is None:
+            raise ValueError("a style with syllable_openness_sd > 0 needs a generator")
+        scale = np.exp(style.syllable_openness_sd * rng.standard_normal(len(plan.notes)))
+    else:
+        scale = np.ones(len(plan.notes))
+    syllable_scale = 1.0
+    for note, note_scale in zip(plan.notes, scale, strict=True):
         kind, unvoiced_s = CONSONANTS[note.consonant]
+        if not note.melisma:  # a melisma keeps its syllable's opening
+            syllable_scale = float(note_scale)
         voiced = span(note.onset_s, note.offset_s)
-        opening[voiced] = OPENNESS[note.vowel]
+        opening[voiced] = min(1.1, OPENNESS[note.vowel] * syllable_scale)
         rounding[voiced] = ROUNDING[note.vowel]
         if note.melisma:
             continue
@@ -47,13 +121,13 @@ def articulation(plan: SongPlan, n_control: int) -> tuple[FloatArray, FloatArray
                 0.0
             )
         elif kind in ("plosive", "fricative"):
-            opening[span(note.onset_s - unvoiced_s - 0.02, note.onset_s)] = 0.12
+            opening[span(note.onset_s - unvoiced_s - 0.02, note.onset_s)] = style.obstruent_openness
         elif kind in ("nasal", "liquid"):
-            opening[span(note.onset_s - 0.02, note.onset_s + 0.03)] = 0.15
+            opening[span(note.onset_s - 0.02, note.onset_s + 0.03)] = style.sonorant_openness
         else:  # a vowel onset without consonant: a brief narrowing
-            opening[span(note.onset_s - 0.05, note.onset_s)] *= 0.35
-    # lips move smoothly (about 20 ms time constant), both directions
-    sigma = 0.02 * CONTROL_FPS
+            opening[span(note.onset_s - 0.05, note.onset_s)] *= style.vowel_narrowing
+    # lips move smoothly, both directions
+    sigma = style.smoothing_s * CONTROL_FPS
     return gaussian_filter1d(opening, sigma), gaussian_filter1d(rounding, sigma)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avsvt.constants import HIGHEST_MIDI, LOWEST_MIDI
+from avsvt.constants import HIGHEST_MIDI, LOWEST_MIDI, SAMPLE_RATE
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -108,6 +108,37 @@ def make_singer(rng: np.random.Generator) -> Singer:
 def _scale_pitches(key: int, minor: bool, low: int, high: int) -> list[int]:
     steps = MINOR if minor else MAJOR
     return [p for p in range(low, high + 1) if (p - key) % 12 in steps]
+
+
+@dataclass(frozen=True)
+class Breath:
+    """An in-breath in a rest, ``length_s`` long and ending at ``end_s``, before a note.
+
+    ``before_note`` is that note's index in the plan.
+    """
+
+    end_s: float
+    length_s: float
+    before_note: int
+
+
+def breaths(plan: SongPlan) -> list[Breath]:
+    """The in-breaths of a song: one in every rest over 0.35 s that has room for 50 ms of it.
+
+    A breath lasts up to 0.35 s and ends 80 ms before the next syllable's consonant. The voice
+    (:mod:`avsvt.synth.voice`) makes it heard; the lips (:mod:`avsvt.synth.lips`) may open for it.
+    """
+    result = []
+    previous_offset = 0.0
+    for index, note in enumerate(plan.notes):
+        unvoiced_s = CONSONANTS[note.consonant][1]
+        gap_s = note.onset_s - previous_offset
+        if gap_s > 0.35:
+            length_s = min(0.35, gap_s - 0.15 - unvoiced_s)
+            if int(length_s * SAMPLE_RATE) > 800:
+                result.append(Breath(note.onset_s - unvoiced_s - 0.08, length_s, index))
+        previous_offset = note.offset_s
+    return result
 
 
 def plan_song(rng: np.random.Generator, duration_s: float) -> SongPlan:

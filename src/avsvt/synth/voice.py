@@ -21,7 +21,7 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, fftconvolve, sosfilt
 
 from avsvt.constants import SAMPLE_RATE
-from avsvt.synth.melody import CONSONANTS, PlannedNote, Singer, SongPlan
+from avsvt.synth.melody import CONSONANTS, PlannedNote, Singer, SongPlan, breaths
 
 FloatArray = npt.NDArray[np.float64]
 CONTROL_HOP = 80  # samples per control frame (200 Hz)
@@ -244,18 +244,16 @@ PLOSIVE_BANDS = {
 
 def _consonants_and_breaths(plan: SongPlan, n: int, rng: np.random.Generator) -> FloatArray:
     out = np.zeros(n)
-    previous_offset = 0.0
-    for note in plan.notes:
+    breath_before = {b.before_note: b for b in breaths(plan)}
+    for index, note in enumerate(plan.notes):
         kind, unvoiced_s = CONSONANTS[note.consonant]
-        gap_s = note.onset_s - previous_offset
-        if gap_s > 0.35:  # a breath in the rest, ending before the consonant
-            length = int(min(0.35, gap_s - 0.15 - unvoiced_s) * SAMPLE_RATE)
-            if length > 800:
-                end = int((note.onset_s - unvoiced_s - 0.08) * SAMPLE_RATE)
-                start = max(0, end - length)
-                envelope = np.hanning(end - start)
-                noise = _bandpass(rng.standard_normal(end - start), 500, 3000)
-                out[start:end] += 0.04 * envelope * noise
+        if index in breath_before:  # a breath in the rest, ending before the consonant
+            breath = breath_before[index]
+            end = int(breath.end_s * SAMPLE_RATE)
+            start = max(0, end - int(breath.length_s * SAMPLE_RATE))
+            envelope = np.hanning(end - start)
+            noise = _bandpass(rng.standard_normal(end - start), 500, 3000)
+            out[start:end] += 0.04 * envelope * noise
         if unvoiced_s > 0:
             start, end = (
                 int((note.onset_s - unvoiced_s) * SAMPLE_RATE),
@@ -274,7 +272,6 @@ def _consonants_and_breaths(plan: SongPlan, n: int, rng: np.random.Generator) ->
                     out[burst_start:end] += (
                         0.25 * np.exp(-np.arange(burst) / (0.006 * SAMPLE_RATE)) * noise
                     )
-        previous_offset = note.offset_s
     return out
 
 
