@@ -119,3 +119,20 @@ def test_varied_articulation_changes_the_mouth_and_nothing_else(landmarker):
     assert np.corrcoef(varied.rounding, fixed.rounding)[0, 1] > 0.95
     assert not np.allclose(varied.opening, fixed.opening, atol=0.05)
     assert not varied.missing.any()
+
+
+def test_a_varied_corpus_song_sounds_the_same_and_moves_its_lips_otherwise(tmp_path):
+    """corpus.lips faces-varied changes the video only: the audio does not depend on the lips."""
+    from avsvt.synth.corpus import PRESETS, render_song
+
+    folders = {lips: tmp_path / lips for lips in ("faces", "faces-varied")}
+    for lips, folder in folders.items():
+        folder.mkdir()
+        render_song(folder, 0, 5, PRESETS["tiny"], lips)  # type: ignore[arg-type]
+    fixed, varied = folders["faces"], folders["faces-varied"]
+    for name in ("vocals.wav", "accomp.wav", "note_anno.json"):
+        assert (fixed / name).read_bytes() == (varied / name).read_bytes(), name
+    video_fixed = np.load(fixed / "video_50fps.npy")
+    video_varied = np.load(varied / "video_50fps.npy")
+    assert video_fixed.shape == video_varied.shape
+    assert not np.array_equal(video_fixed, video_varied)

@@ -50,7 +50,8 @@ class CorpusConfig:
         seed: Seed of the embedded corpus.
         lips: How the embedded corpus' lip videos are made: ``crops`` (mouth crops drawn
             directly, the default) or ``faces`` (rendered faces cut by the real front end, which
-            transfer to real mouths; slower, needs mediapipe); see
+            transfer to real mouths; slower, needs mediapipe), or ``faces-varied`` (those faces
+            with each singer's own articulation; not adopted); see
             :data:`avsvt.synth.corpus.LipStyle`.
     """
 

@@ -61,7 +61,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--lips",
         choices=["crops", "faces", "faces-varied"],
         default="crops",
-        help="lip videos drawn as crops, or rendered faces cut by the real front end",
+        help="lip videos drawn as crops, rendered faces cut by the real front end, or those faces "
+        "with each singer's own articulation (faces-varied)",
     )
     p.set_defaults(handler=_cmd_corpus)
     p = group.add_parser(

@@ -33,7 +33,10 @@ Preset = Literal["default", "tiny"]
 LipStyle = Literal["crops", "faces", "faces-varied"]
 """How the lip video is made: ``crops`` draws mouth crops directly (:mod:`avsvt.synth.lips`, the
 embedded corpus' bytes); ``faces`` renders whole faces and cuts the crops with the real front end
-(:mod:`avsvt.synth.face_lips`: slower, needs mediapipe, and transfers to real mouths)."""
+(:mod:`avsvt.synth.face_lips`: slower, needs mediapipe, and transfers to real mouths);
+``faces-varied`` renders the same faces, each singer moving their lips their own way
+(:func:`avsvt.synth.lips.draw_articulation_style`: rest opening, lip speed, consonant depth,
+syllable stress, open-mouthed breaths), an option measured in BENCHMARKS.md and not adopted."""
 
 
 @dataclass(frozen=True)
