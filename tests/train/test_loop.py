@@ -173,3 +173,79 @@ def test_a_truncated_training_checkpoint_is_a_one_line_error(tmp_path):
     with pytest.raises(CheckpointError, match="cannot read training checkpoint") as info:
         load_training_state(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+EMA_CONFIG = TrainConfig(
+    epochs=1,
+    linear_probe_epochs=0,
+    batch_size=2,
+    eval_batch_size=2,
+    optim=OptimConfig(head_lr=1.0, encoder_lr=1e-3),
+    checkpoint_every_steps=1,
+)
+
+
+def test_the_kept_model_is_the_moving_average_of_the_weights_step_by_step(corpus, tmp_path):
+    """Oracle: the weights after every step, read from last.pt one step at a time with EMA off
+    (it does not change training), averaged here by the EMA recursion written out."""
+    train, valid = corpus
+    steps = []
+    while True:
+        fit(
+            trainable(),
+            train,
+            valid,
+            EMA_CONFIG,
+            tmp_path / "plain",
+            progress=False,
+            stop_after_steps=1,
+        )
+        state = load_training_state(tmp_path / "plain" / "last.pt")
+        if steps and state["global_step"] == steps[-1][0]:
+            break
+        steps.append((state["global_step"], state["model"]))
+    assert len(steps) >= 3
+    decay = 0.8
+    average = {k: v.clone() for k, v in steps[0][1].items()}
+    for _, weights in steps[1:]:
+        average = {k: decay * average[k] + (1 - decay) * weights[k] for k in average}
+    kept = {}
+    config = TrainConfig(**{**EMA_CONFIG.__dict__, "ema_decay": decay})
+    result = fit(
+        trainable(),
+        train,
+        valid,
+        config,
+        tmp_path / "ema",
+        progress=False,
+        on_best=lambda module, evaluation, epoch: kept.update(module.state_dict()),
+    )
+    assert result.best_epoch == 1
+    last = load_training_state(tmp_path / "ema" / "last.pt")
+    for key, weights in steps[-1][1].items():  # training itself is the same
+        assert torch.equal(last["model"][key], weights), key
+    for key, value in average.items():
+        assert torch.allclose(kept[key], value, atol=1e-6), key
+        assert not torch.allclose(kept[key], steps[-1][1][key], atol=1e-6), key
+
+
+def test_resume_keeps_the_moving_average(corpus, tmp_path):
+    train, valid = corpus
+    config = TrainConfig(**{**CONFIG.__dict__, "ema_decay": 0.9})
+    fit(trainable(), train, valid, config, tmp_path / "straight", progress=False)
+    crashed = tmp_path / "crashed"
+    fit(trainable(), train, valid, config, crashed, progress=False, stop_after_steps=5)
+    fit(trainable(), train, valid, config, crashed, progress=False)
+    a = load_training_state(tmp_path / "straight" / "last.pt")
+    b = load_training_state(crashed / "last.pt")
+    for key, value in a["ema"].items():
+        assert torch.equal(value, b["ema"][key]), key
+    assert a["history"] == b["history"]
+
+
+@pytest.mark.parametrize("decay", [1.0, -0.1, float("nan")])
+def test_an_ema_decay_outside_0_to_1_is_refused(decay):
+    from avsvt.config import FieldError
+
+    with pytest.raises(FieldError, match="ema_decay"):
+        TrainConfig(ema_decay=decay)

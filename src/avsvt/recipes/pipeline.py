@@ -58,6 +58,7 @@ from avsvt.recipes.steps import (
     without_defaults,
 )
 from avsvt.report import Condition
+from avsvt.train.settings import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,16 @@ logger = logging.getLogger(__name__)
 LATER_OPTIONS = frozenset({"speedup", "drop_video_p", "drop_audio_p"})
 """Stage options added after runs existed: left out of a step's fingerprint while they keep
 their default (off), so a run made before them stays finished and is not recomputed."""
+
+LATER_TRAIN_OPTIONS = frozenset({"ema_decay"})
+"""Training-loop options added after runs existed (``<stage>.train``), left out the same way."""
+
+
+def _stage_fingerprint_settings(stage: Any) -> dict[str, Any]:
+    """A stage config's settings for a fingerprint, later options left out while off."""
+    settings = without_defaults(to_dict(stage), type(stage), LATER_OPTIONS)
+    settings["train"] = without_defaults(settings["train"], TrainConfig, LATER_TRAIN_OPTIONS)
+    return settings
 
 
 class Run:
@@ -103,8 +114,7 @@ class Run:
 
     def _stage1_settings(self, modality: str) -> dict[str, Any]:
         stage = self.config.audio if modality == "audio" else self.config.video
-        settings = without_defaults(to_dict(stage), type(stage), LATER_OPTIONS)
-        return {"corpus": self._corpus_settings(), "stage": settings}
+        return {"corpus": self._corpus_settings(), "stage": _stage_fingerprint_settings(stage)}
 
     def _features_settings(self) -> dict[str, Any]:
         return {
@@ -115,9 +125,7 @@ class Run:
         }
 
     def _stage2_settings(self) -> dict[str, Any]:
-        stage2 = without_defaults(
-            to_dict(self.config.stage2), type(self.config.stage2), LATER_OPTIONS
-        )
+        stage2 = _stage_fingerprint_settings(self.config.stage2)
         stage2.pop("grid")
         return {"features": self._features_settings(), "stage2": stage2}
 

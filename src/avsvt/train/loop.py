@@ -12,7 +12,9 @@ What it does, epoch by epoch (reference-system.md sections 2.3-2.5, 6.6):
   agree on it first, so all skip the step together;
 * after each epoch: validation loss and whole-song scores (utterances stitched per song, decoded
   and scored, see :mod:`avsvt.train.evaluate`), NewBob annealing on the validation loss, the best
-  model kept by validation COnPOff F1 (or another ``select_metric``);
+  model kept by validation COnPOff F1 (or another ``select_metric``); with ``ema_decay`` an
+  exponential moving average of the weights is what is validated, selected and kept
+  (``torch.optim.swa_utils.AveragedModel``, updated after every step and saved in ``last.pt``);
 * logs: ``log.csv`` (one row per epoch) and, when the tensorboard package is installed, the same
   scalars as TensorBoard event files in ``tensorboard/``;
 * crash safety: ``last.pt`` (weights, optimisers, schedulers, RNG states, position in the epoch,
@@ -32,7 +34,7 @@ import csv
 import io
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,16 @@ class _Optimisers:
             optimizer.load_state_dict(saved)
         for scheduler, saved in zip(self.schedulers, state["schedulers"], strict=True):
             scheduler.load_state_dict(saved)
+
+
+def _averaged(module: torch.nn.Module, decay: float) -> Any:
+    """An EMA copy of ``module`` (weights and buffers) with ``decay`` per update; None when 0."""
+    if decay == 0:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    average = get_ema_multi_avg_fn(decay)  # type: ignore[no-untyped-call]
+    return AveragedModel(module, multi_avg_fn=average, use_buffers=True)
 
 
 def _my_batches(order: list[int], config: TrainConfig, rank: int, world: int) -> list[list[int]]:
@@ -190,9 +202,12 @@ def fit(
     history: list[dict[str, float]] = []
     resumed_losses: list[float] = []
     losses: list[float] = []
+    ema = _averaged(trainable.module, config.ema_decay)
     if last_path.exists():
         state = load_training_state(last_path)
         trainable.module.load_state_dict(state["model"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         optimisers.load_state_dict(state)
         start_epoch, start_batch = int(state["epoch"]), int(state["batch_in_epoch"])
         global_step, best_metric = int(state["global_step"]), float(state["best_metric"])
@@ -224,6 +239,7 @@ def fit(
                 "history": history,
                 "rng": _rng_state(),
                 "epoch_losses": list(losses) if batch_in_epoch else [],
+                **({"ema": ema.state_dict()} if ema is not None else {}),
                 **model_entries,
             },
         )
@@ -294,6 +310,8 @@ def fit(
             for optimizer in optimisers.all:
                 if not (probing and optimizer is optimisers.encoder):
                     optimizer.step()
+            if ema is not None:
+                ema.update_parameters(trainable.module)
             losses.append(step_loss)
             global_step += 1
             steps_this_call += 1
@@ -305,8 +323,9 @@ def fit(
                 return FitResult(best_metric, best_epoch, last_path, history)
         bar.close()
         start_batch = 0
+        kept = trainable.module if ema is None else ema.module  # what is validated and saved
         evaluation, valid_loss = evaluate_dataset(
-            trainable,
+            trainable if ema is None else replace(trainable, module=kept),
             valid_data,
             batch_size=config.eval_batch_size,
             progress=progress and rank == 0,
@@ -326,7 +345,7 @@ def fit(
         if metric > best_metric:
             best_metric, best_epoch = metric, epoch
             if on_best is not None and rank == 0:
-                on_best(trainable.module, evaluation, epoch)
+                on_best(kept, evaluation, epoch)
         if rank == 0:  # the log first: a kill before the checkpoint redoes (and relogs) the epoch
             write_log(run_dir / "log.csv", history)
             if tensorboard is None:

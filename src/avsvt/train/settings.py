@@ -37,7 +37,13 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training-loop settings (reference defaults where it has them)."""
+    """Training-loop settings (reference defaults where it has them).
+
+    ``ema_decay`` (0 = off, the reference's way): validate, select and save an exponential moving
+    average of the weights (and buffers) instead of the weights themselves, updated after every
+    optimiser step with this decay (``torch.optim.swa_utils``' EMA); training itself is
+    unchanged. A decay ``d`` averages over about ``1 / (1 - d)`` steps.
+    """
 
     epochs: int = 10
     linear_probe_epochs: int = 2
@@ -51,6 +57,7 @@ class TrainConfig:
     amp: bool = True
     select_metric: Literal["COnPOff", "COnP", "COn", "COff"] = "COnPOff"
     optim: OptimConfig = field(default_factory=OptimConfig)
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         check_count("epochs", self.epochs, minimum=1)
@@ -61,6 +68,9 @@ class TrainConfig:
         check_seed("seed", self.seed)
         check_count("checkpoint_every_steps", self.checkpoint_every_steps, minimum=0)
         check_count("max_nonfinite", self.max_nonfinite, minimum=0)
+        check_number("ema_decay", self.ema_decay, at_least=0)
+        if self.ema_decay >= 1:
+            raise FieldError("ema_decay", f"must be below 1 (1 never moves), not {self.ema_decay}")
 
 
 @dataclass(frozen=True)
