@@ -187,7 +187,7 @@ EMA_CONFIG = TrainConfig(
 
 def test_the_kept_model_is_the_moving_average_of_the_weights_step_by_step(corpus, tmp_path):
     """Oracle: the weights after every step, read from last.pt one step at a time with EMA off
-    (it does not change training), averaged here by the EMA recursion written out."""
+    (within one epoch it does not change training), averaged by the EMA recursion written out."""
     train, valid = corpus
     steps = []
     while True:

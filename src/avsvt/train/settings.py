@@ -41,8 +41,9 @@ class TrainConfig:
 
     ``ema_decay`` (0 = off, the reference's way): validate, select and save an exponential moving
     average of the weights (and buffers) instead of the weights themselves, updated after every
-    optimiser step with this decay (``torch.optim.swa_utils``' EMA); training itself is
-    unchanged. A decay ``d`` averages over about ``1 / (1 - d)`` steps.
+    optimiser step with this decay (``torch.optim.swa_utils``' EMA). The steps are the same, but
+    NewBob then anneals on the average's validation loss. A decay ``d`` averages over about
+    ``1 / (1 - d)`` steps. Measured on the demo's video model in BENCHMARKS.md: not adopted.
     """
 
     epochs: int = 10
