@@ -6,7 +6,7 @@ from pathlib import Path
 
 from avsvt.config import load_config
 from avsvt.recipes.config import RunConfig
-from avsvt.recipes.pipeline import LATER_OPTIONS, Run
+from avsvt.recipes.pipeline import LATER_OPTIONS, LATER_TRAIN_OPTIONS, Run
 from avsvt.recipes.steps import fingerprint
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -27,7 +27,7 @@ def _keys(value: object) -> set[str]:
 
 def test_options_off_are_not_in_any_fingerprint(tmp_path: Path) -> None:
     for name, settings in _steps(tmp_path).items():
-        assert not (_keys(settings) & LATER_OPTIONS), name
+        assert not (_keys(settings) & (LATER_OPTIONS | LATER_TRAIN_OPTIONS)), name
 
 
 def test_an_option_on_changes_exactly_the_steps_that_depend_on_it(tmp_path: Path) -> None:
@@ -39,6 +39,16 @@ def test_an_option_on_changes_exactly_the_steps_that_depend_on_it(tmp_path: Path
     assert changed == {"stage1-video", "features", "stage2", "report"}
     fusion = {k: fingerprint(v) for k, v in _steps(tmp_path, "stage2.drop_video_p=0.25").items()}
     assert {k for k in base if base[k] != fusion[k]} == {"stage2", "report"}
+    # white noise's features are extracted too, for stage 2 to train on
+    pooled = {k: fingerprint(v) for k, v in _steps(tmp_path, "stage2.train_types=[white]").items()}
+    assert {k for k in base if base[k] != pooled[k]} == {"features", "stage2", "report"}
+    ema = {k: fingerprint(v) for k, v in _steps(tmp_path, "video.train.ema_decay=0.98").items()}
+    assert {k for k in base if base[k] != ema[k]} == {
+        "stage1-video",
+        "features",
+        "stage2",
+        "report",
+    }
 
 
 # What `make demo` recorded in runs/demo/steps/*.done at commit 135ab49, before these options

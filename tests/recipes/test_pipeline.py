@@ -1,5 +1,6 @@
 """`avsvt run` end to end on the tiny config: outputs, reruns, changed settings, determinism."""
 
+import csv
 import hashlib
 import json
 import logging
@@ -15,6 +16,7 @@ import torch
 
 from avsvt.cli import main
 from avsvt.config import load_config
+from avsvt.data.n20em import load_songs
 from avsvt.models import load_model
 from avsvt.recipes.config import GridConfig, RunConfig
 from avsvt.recipes.grid import run_grid
@@ -265,3 +267,36 @@ def test_a_users_file_in_a_finished_stage_folder_stops_a_changed_setting(
         "folder and rerun"
     )
     assert snapshot(copy) == before
+
+
+def test_stage2_trains_a_condition_on_a_pool_of_noises_and_tests_it_on_its_own(tmp_path):
+    """stage2.train_types=[white]: white's features are extracted, the accompaniment systems
+    train on both noises (twice the utterances per epoch) and are scored on accompaniment."""
+    import math
+
+    from avsvt.recipes.features import feature_path
+    from avsvt.recipes.stage1 import split_songs
+    from avsvt.train.datasets import FeatureUtterances
+
+    out = tmp_path / "pooled"
+    config = tiny(out, "noise.snrs_db=[-10]", "stage2.train_types=[white]")
+    run_pipeline(config)
+    songs = load_songs(out / "corpus")
+    for song in songs:
+        for stream in ("clean", "accomp_-10dB", "white_-10dB"):
+            assert feature_path(out / "features", song.song_id, stream).is_file()
+    train = split_songs(songs, "train")
+    n_items = len(
+        FeatureUtterances(
+            train,
+            audio_feature_path=lambda s: feature_path(out / "features", s.song_id, "clean"),
+        )
+    )
+    batch = config.stage2.train.batch_size
+    for condition, pooled in (("clean", 1), ("accomp_-10dB", 2)):
+        with open(out / "stage2" / "AV" / condition / "log.csv") as log:
+            first_epoch = next(csv.DictReader(log))
+        assert float(first_epoch["step"]) == math.ceil(pooled * n_items / batch), condition
+    assert not (out / "stage2" / "AV" / "white_-10dB").exists()  # white is not tested
+    results = json.loads((out / "report" / "results.json").read_text())
+    assert "white" not in json.dumps(results)

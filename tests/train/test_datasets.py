@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from avsvt.constants import AUDIO_FPS
@@ -8,6 +9,7 @@ from avsvt.models.apply import collate
 from avsvt.train.datasets import (
     AudioUtterances,
     FeatureUtterances,
+    PooledUtterances,
     VideoUtterances,
     batches,
     epoch_order,
@@ -99,3 +101,18 @@ def test_accompaniment_mixing_hits_the_drawn_snr_and_repeats(tiny_root):
         assert torch.equal(mixed[i].audio, AudioUtterances(songs, accomp_mix=config)[i].audio)
     off = AudioUtterances(songs, accomp_mix=AccompMix(probability=0.0))
     assert all(torch.equal(off[i].audio, clean[i].audio) for i in range(len(songs)))
+
+
+def test_a_pool_is_its_parts_one_after_another(tiny_root):
+    songs = load_songs(tiny_root)
+    first, second = AudioUtterances(songs[:2]), AudioUtterances(songs[2:4])
+    pool = PooledUtterances([first, second])
+    assert len(pool) == len(first) + len(second)
+    assert pool.durations_s() == first.durations_s() + second.durations_s()
+    expected = [first[i] for i in range(len(first))] + [second[i] for i in range(len(second))]
+    for i, item in enumerate(expected):
+        got = pool[i]
+        assert (got.song_id, got.index) == (item.song_id, item.index)
+        assert torch.equal(got.audio, item.audio) and torch.equal(got.labels, item.labels)
+    with pytest.raises(IndexError):
+        pool[len(pool)]

@@ -206,6 +206,11 @@ class StageTwoConfig:
             dropout, :class:`avsvt.recipes.systems.FeatureModel`; 0 = the reference).
         drop_audio_p: AV training: per-utterance probability of zero audio features, among
             the utterances that keep their video (0 = the reference).
+        train_types: Noise types every noisy condition's systems also train on, at the
+            condition's own SNR: its training songs once per type (its own first), mixed as in
+            ``noise``, so one system learns from several noises. Validation and test stay on the
+            condition's own noise. Their features are extracted with the others. () = each
+            system trains on its own condition only (the reference).
         train: The training loop's settings.
         grid: Where and how the jobs run.
     """
@@ -215,6 +220,7 @@ class StageTwoConfig:
     init_head_from_audio: bool = True
     drop_video_p: float = 0.0
     drop_audio_p: float = 0.0
+    train_types: tuple[str, ...] = ()
     train: TrainConfig = field(default_factory=_stage2_train)
     grid: GridConfig = field(default_factory=GridConfig)
 
@@ -224,6 +230,10 @@ class StageTwoConfig:
         check_unique("systems", self.systems)
         check_number("drop_video_p", self.drop_video_p, at_least=0.0, at_most=1.0)
         check_number("drop_audio_p", self.drop_audio_p, at_least=0.0, at_most=1.0)
+        bad = [t for t in self.train_types if t not in NOISE_TYPES]
+        if bad:
+            raise FieldError("train_types", f"unknown type(s) {bad} (known: {list(NOISE_TYPES)})")
+        check_unique("train_types", self.train_types)
 
 
 @dataclass(frozen=True)

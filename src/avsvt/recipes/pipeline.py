@@ -43,7 +43,7 @@ from avsvt.models.config import ModelConfig
 from avsvt.recipes.config import RunConfig
 from avsvt.recipes.features import conditions, extract_features
 from avsvt.recipes.stage1 import BEST, split_songs, train_stage1
-from avsvt.recipes.stage2 import Stage2Job, job_dir, read_job_predictions
+from avsvt.recipes.stage2 import Stage2Job, job_dir, read_job_predictions, train_conditions
 from avsvt.recipes.steps import (
     Step,
     check_run_folder,
@@ -63,7 +63,7 @@ from avsvt.train.settings import TrainConfig
 logger = logging.getLogger(__name__)
 
 
-LATER_OPTIONS = frozenset({"speedup", "drop_video_p", "drop_audio_p"})
+LATER_OPTIONS = frozenset({"speedup", "drop_video_p", "drop_audio_p", "train_types"})
 """Stage options added after runs existed: left out of a step's fingerprint while they keep
 their default (off), so a run made before them stays finished and is not recomputed."""
 
@@ -90,7 +90,11 @@ class Run:
         self.stage2 = self.out / "stage2"
         self.report = self.out / "report"
         self.needs_video = "AV" in config.stage2.systems
-        self.needs_musan = any(t in ("babble", "natural") for t in config.noise.types)
+        extra = [t for t in config.stage2.train_types if t not in config.noise.types]
+        self.feature_noise = dataclasses.replace(config.noise, types=(*config.noise.types, *extra))
+        """The noise whose features are extracted: the tested types, then stage 2's extra
+        training types (the same as ``noise`` without them)."""
+        self.needs_musan = any(t in ("babble", "natural") for t in self.feature_noise.types)
         self._songs: list[Song] | None = None
 
     # --- settings each step depends on (cumulative: a change upstream reruns downstream) ---
@@ -120,7 +124,7 @@ class Run:
         return {
             "audio": self._stage1_settings("audio"),
             "video": self._stage1_settings("video") if self.needs_video else None,
-            "noise": to_dict(self.config.noise),
+            "noise": to_dict(self.feature_noise),
             "features": to_dict(self.config.features),
         }
 
@@ -408,7 +412,7 @@ class Run:
             audio_model=self.stage1_dir("audio") / BEST,
             video_model=self.stage1_dir("video") / BEST if self.needs_video else None,
             features_dir=self.features,
-            noise=self.config.noise,
+            noise=self.feature_noise,
             config=self.config.features,
             babble_dir=self.babble_dir,
             natural_dir=self.natural_dir,
@@ -431,6 +435,7 @@ class Run:
                 config=self.config.stage2,
                 device=self.config.device,
                 threads=self.config.threads,
+                train_conditions=train_conditions(condition, self.config.stage2.train_types),
             )
             for condition in conditions(self.config.noise)
             for system in self.config.stage2.systems

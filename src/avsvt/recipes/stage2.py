@@ -2,8 +2,10 @@
 
 One job = one system in one condition: train projections + fusion + head on that condition's
 audio features (train, valid and test alike: matched conditions, as the reference), with video
-features for AV and a zero video stream for A (same network, same parameter count). The head
-(and audio projection) start from the stage-1 audio model, the fusion from seed 1986.
+features for AV and a zero video stream for A (same network, same parameter count). With
+``stage2.train_types`` a noisy condition's systems train on a pool: the training songs once per
+noise type at the condition's SNR (:func:`train_conditions`); validation and test stay matched.
+The head (and audio projection) start from the stage-1 audio model, the fusion from seed 1986.
 
 The saved ``best.safetensors`` is a complete audio-visual transcriber: the stage-1 encoders with
 the trained fusion and head, so ``avsvt transcribe --model`` runs it on raw audio and video. After
@@ -36,7 +38,7 @@ from avsvt.recipes.systems import (
     stage2_trainable,
 )
 from avsvt.report import Condition
-from avsvt.train.datasets import FeatureUtterances
+from avsvt.train.datasets import FeatureUtterances, PooledUtterances
 from avsvt.train.distributed import barrier, is_main_process
 from avsvt.train.evaluate import decode_songs
 from avsvt.train.loop import fit
@@ -63,6 +65,7 @@ class Stage2Job:
     device: str = "auto"
     threads: int = 0
     progress: bool = False
+    train_conditions: tuple[Condition, ...] = ()  # () = ``condition`` alone
 
     @property
     def name(self) -> str:
@@ -73,6 +76,17 @@ class Stage2Job:
     def done(self) -> bool:
         """True when the job's scores exist (it finished)."""
         return (self.run_dir / SCORES).exists()
+
+
+def train_conditions(condition: Condition, train_types: Sequence[str]) -> tuple[Condition, ...]:
+    """The conditions a system of ``condition`` trains on.
+
+    Its own, then the other ``train_types`` at its SNR; clean trains on clean alone.
+    """
+    if condition.noise_type is None:
+        return (condition,)
+    others = [t for t in train_types if t != condition.noise_type]
+    return (condition, *(Condition(t, condition.snr_db) for t in others))
 
 
 def job_dir(stage2_dir: Path, system: str, condition: Condition) -> Path:
@@ -104,18 +118,27 @@ def build_fused_model(job: Stage2Job) -> Transcriber:
     return model
 
 
-def _datasets(job: Stage2Job, songs: Sequence[Song], grid: UtteranceGrid) -> FeatureUtterances:
-    condition = job.condition.name
-
+def _datasets(
+    job: Stage2Job, songs: Sequence[Song], grid: UtteranceGrid, condition: Condition
+) -> FeatureUtterances:
     def video_path(song: Song) -> Path:
         return feature_path(job.features_dir, song.song_id, VIDEO_FEATURES)
 
     return FeatureUtterances(
         songs,
-        audio_feature_path=lambda song: feature_path(job.features_dir, song.song_id, condition),
+        audio_feature_path=lambda song: feature_path(
+            job.features_dir, song.song_id, condition.name
+        ),
         video_feature_path=video_path if job.system == "AV" else None,
         grid=grid,
     )
+
+
+def _training_data(
+    job: Stage2Job, songs: Sequence[Song], grid: UtteranceGrid
+) -> FeatureUtterances | PooledUtterances:
+    parts = [_datasets(job, songs, grid, c) for c in job.train_conditions or (job.condition,)]
+    return parts[0] if len(parts) == 1 else PooledUtterances(parts)
 
 
 def run_stage2_job(job: Stage2Job) -> Path:
@@ -140,8 +163,8 @@ def run_stage2_job(job: Stage2Job) -> Path:
 
     fit(
         trainable,
-        _datasets(job, split_songs(songs, "train"), grid),
-        _datasets(job, split_songs(songs, "valid"), grid),
+        _training_data(job, split_songs(songs, "train"), grid),
+        _datasets(job, split_songs(songs, "valid"), grid, job.condition),
         job.config.train,
         job.run_dir,
         on_best=best_model_saver(job.run_dir / BEST),
@@ -152,7 +175,7 @@ def run_stage2_job(job: Stage2Job) -> Path:
         return job.run_dir
     best = load_model(job.run_dir / BEST)
     model = FeatureModel(best).to(device)
-    test = _datasets(job, split_songs(songs, "test"), grid)
+    test = _datasets(job, split_songs(songs, "test"), grid, job.condition)
     estimates, _ = decode_songs(
         stage2_trainable(model), test, batch_size=job.config.train.eval_batch_size
     )

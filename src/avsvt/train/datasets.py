@@ -332,6 +332,29 @@ class FeatureUtterances(_SongUtterances):
         )
 
 
+class PooledUtterances(_SongUtterances):
+    """Several datasets of the same songs as one, for training: the parts' items one after another.
+
+    Stage 2 pools a condition's features with other noises' (``stage2.train_types``). Scoring
+    stitches utterances by song, so a pool is for training only; validate on one part.
+    """
+
+    def __init__(self, parts: Sequence[_SongUtterances]) -> None:
+        if not parts:
+            raise ValueError("a pool needs at least one dataset")
+        self.parts = list(parts)
+        self._starts = np.cumsum([0] + [len(p) for p in self.parts])
+        super().__init__(
+            self.parts[0].songs, [item for p in self.parts for item in p.spans], self.parts[0].grid
+        )
+
+    def __getitem__(self, i: int) -> Utterance:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        part = int(np.searchsorted(self._starts, i, side="right")) - 1
+        return self.parts[part][i - int(self._starts[part])]
+
+
 def _npy_rows(path: Path) -> int:
     if not path.is_file():
         raise DataError("feature file not found (run feature extraction first)", path=path)
