@@ -215,7 +215,7 @@ def demo_systems(run_dir: Path, condition: str) -> dict[str, Transcribe]:
     for system in ("A", "AV"):
         path = run_dir / "stage2" / system / condition / "best.safetensors"
         if path.exists():
-            systems[f"demo {system} (stage 2, matched model)"] = model_system(path)
+            systems[f"demo {system} (stage 2, the condition's model)"] = model_system(path)
     return systems
 
 

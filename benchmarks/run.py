@@ -256,7 +256,8 @@ def main() -> None:
             "embedded",
             f"### Embedded test split ({len(test)} songs), clean and with accompaniment (F1 %)\n\n"
             "Every system on the same mixtures; the demo A and AV models are the stage-2 models"
-            " trained at that SNR (AV also sees the lip video). The reference's published numbers"
+            " trained at that SNR (the demo's train on its accompaniment and on white noise;"
+            " AV also sees the lip video). The reference's published numbers"
             " (reference-system.md 8.3) are on the real N20EMv2 test split, not on these songs.\n\n"
             + metric_tables(embedded, published),
         )

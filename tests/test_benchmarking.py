@@ -170,14 +170,17 @@ def test_the_harness_runs_every_system_on_a_tiny_run(tmp_path):
         "pyin (issue 10 pipeline), tuned on valid",
         BASIC_PITCH + ", tuned on valid",
     ]
-    assert systems[7:9] == ["demo A (stage 2, matched model)", "demo AV (stage 2, matched model)"]
+    assert systems[7:9] == [
+        "demo A (stage 2, the condition's model)",
+        "demo AV (stage 2, the condition's model)",
+    ]
     assert [row[1] for row in embedded[2:9]] == ["test split"] * 7
     assert all(len(row) == 4 for row in embedded[2:])
     published = embedded[-2:]
     assert published[0][2:] == ["46.6", "75.6"] and published[1][2:] == ["50.4", "75.6"]
     noisy = table("| COn: system | reference | accomp 0 dB | white 0 dB |")
     noisy_systems = {row[0] for row in noisy[2:]}
-    assert "demo A (stage 2, matched model)" in noisy_systems
+    assert "demo A (stage 2, the condition's model)" in noisy_systems
     assert not any(" AV " in s for s in noisy_systems)  # audio-only systems
     assert {row[1] for row in noisy[2:]} == {"vocadito_1 A1", "vocadito_1 A2"}
     speed = doc[doc.index("<!-- harness:speed -->") : doc.index("<!-- /harness:speed -->")]

@@ -208,6 +208,8 @@ LAUNCH = textwrap.dedent("""
     from multiprocessing import get_context, util
     from avsvt.parallel import worker_pool
 
+    # a test run started in the background inherits SIGINT ignored: Python's own handler here
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     launch = util.spawnv_passfds
 
     def handlers_run_here():

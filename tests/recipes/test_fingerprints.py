@@ -12,8 +12,14 @@ from avsvt.recipes.steps import fingerprint
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
+# the demo with every later option off (configs/demo.yaml turns stage2.train_types on)
+OFF = ("stage2.train_types=[]",)
+
+
 def _steps(tmp_path: Path, *overrides: str) -> dict[str, object]:
-    config = load_config(RunConfig, CONFIGS / "demo.yaml", [f"out_dir={tmp_path}", *overrides])
+    config = load_config(
+        RunConfig, CONFIGS / "demo.yaml", [f"out_dir={tmp_path}", *OFF, *overrides]
+    )
     return {step.name: step.settings for step in Run(config).steps()}
 
 
