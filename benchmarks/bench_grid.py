@@ -188,13 +188,11 @@ def music_noise(run: Path, choice: str, n_samples: int) -> tuple[str, npt.NDArra
         if band is not None:
             return "GM band", band
         print(f"no GM band ({renderer_missing()}): the embedded accompaniment instead")
-    import json
-
     from avsvt.data.audio import read_audio
     from avsvt.data.n20em import load_songs
+    from harness import run_corpus_root
 
-    root = json.loads((run / "config.json").read_text())["corpus"].get("root")  # external corpus
-    test = [s for s in load_songs(Path(root) if root else run / "corpus") if s.split == "test"]
+    test = [s for s in load_songs(run_corpus_root(run)) if s.split == "test"]
     return "music", read_audio(test[0].accomp_path)
 
 

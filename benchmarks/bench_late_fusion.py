@@ -32,6 +32,7 @@ from avsvt.metrics import NoteScores, mean_scores, score_notes
 from avsvt.models.apply import apply_model
 from avsvt.models.checkpoint import load_model
 from avsvt.noise.synthesis import NoiseMixer
+from harness import run_corpus_root
 
 ROOT = Path(__file__).resolve().parents[1]
 WAYS = ("AV", "mean", "max")
@@ -44,10 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     run = args.run
-    config = json.loads((run / "config.json").read_text())
-    root = config["corpus"].get("root")
-    songs = [s for s in load_songs(Path(root) if root else run / "corpus") if s.split == "test"]
-    noise = config["noise"]
+    songs = [s for s in load_songs(run_corpus_root(run)) if s.split == "test"]
+    noise = json.loads((run / "config.json").read_text())["noise"]
     mixer = NoiseMixer(seed=noise["seed"], rule=noise["rule"], types=("accomp",))
     video_model = load_model(run / "stage1" / "video" / "best.safetensors")
     print("| condition | " + " | ".join(f"{w} COnPOff / COn" for w in WAYS) + " |")

@@ -19,7 +19,6 @@ Run: .venv/bin/python benchmarks/bench_unheard_noise.py --run runs/demo --featur
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
@@ -32,21 +31,16 @@ from avsvt.recipes.stage1 import split_songs
 from avsvt.recipes.systems import FeatureModel, stage2_trainable
 from avsvt.train.datasets import FeatureUtterances
 from avsvt.train.evaluate import decode_songs
+from harness import run_corpus_root
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISES = ("accomp", "white", "babble", "natural")
 
 
-def corpus_root(run: Path) -> Path:
-    """The run's N20EMv2 root: ``corpus.root`` of its config, or its embedded corpus."""
-    root = json.loads((run / "config.json").read_text())["corpus"].get("root")
-    return Path(root) if root else run / "corpus"
-
-
 def score(model_path: Path, features: Path, condition: str) -> tuple[float, float]:
     """COn and COnPOff F1 (%) of one stage-2 model on the test split's ``condition`` features."""
     model = load_model(model_path)
-    songs = split_songs(load_songs(corpus_root(features)), "test")
+    songs = split_songs(load_songs(run_corpus_root(features)), "test")
     data = FeatureUtterances(
         songs,
         audio_feature_path=lambda s: feature_path(features / "features", s.song_id, condition),

@@ -209,6 +209,12 @@ def model_system(path: Path) -> Transcribe:
     return transcribe
 
 
+def run_corpus_root(run_dir: Path) -> Path:
+    """A finished run's N20EMv2 root: its config's ``corpus.root``, or its embedded corpus."""
+    root = json.loads((run_dir / "config.json").read_text())["corpus"].get("root")
+    return Path(root) if root else run_dir / "corpus"
+
+
 def demo_systems(run_dir: Path, condition: str) -> dict[str, Transcribe]:
     """The demo run's stage-2 A and AV transcribers trained in ``condition`` (those that exist)."""
     systems: dict[str, Transcribe] = {}

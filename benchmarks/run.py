@@ -143,7 +143,9 @@ def throughput_table(run_dir: Path, songs_s: float, mixing: tuple[float, float])
             )
     if "features" in seconds:
         config = json.loads((run_dir / "config.json").read_text())
-        streams = 1 + len(config["noise"]["types"]) * len(config["noise"]["snrs_db"]) + 1
+        # the tested noises and stage 2's extra training noises (stage2.train_types)
+        types = {*config["noise"]["types"], *config.get("stage2", {}).get("train_types", [])}
+        streams = 1 + len(types) * len(config["noise"]["snrs_db"]) + 1
         s = seconds["features"]
         rows.append(
             f"| feature extraction ({streams} streams per song: audio conditions + video) | "

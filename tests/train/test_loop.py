@@ -1,5 +1,6 @@
 """The training loop on a toy spectrogram model: learning, best-model selection, exact resume."""
 
+import dataclasses
 import os
 import shutil
 
@@ -175,14 +176,7 @@ def test_a_truncated_training_checkpoint_is_a_one_line_error(tmp_path):
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
-EMA_CONFIG = TrainConfig(
-    epochs=1,
-    linear_probe_epochs=0,
-    batch_size=2,
-    eval_batch_size=2,
-    optim=OptimConfig(head_lr=1.0, encoder_lr=1e-3),
-    checkpoint_every_steps=1,
-)
+EMA_CONFIG = dataclasses.replace(CONFIG, epochs=1, linear_probe_epochs=0)
 
 
 def test_the_kept_model_is_the_moving_average_of_the_weights_step_by_step(corpus, tmp_path):
@@ -210,7 +204,7 @@ def test_the_kept_model_is_the_moving_average_of_the_weights_step_by_step(corpus
     for _, weights in steps[1:]:
         average = {k: decay * average[k] + (1 - decay) * weights[k] for k in average}
     kept = {}
-    config = TrainConfig(**{**EMA_CONFIG.__dict__, "ema_decay": decay})
+    config = dataclasses.replace(EMA_CONFIG, ema_decay=decay)
     result = fit(
         trainable(),
         train,
@@ -231,7 +225,7 @@ def test_the_kept_model_is_the_moving_average_of_the_weights_step_by_step(corpus
 
 def test_resume_keeps_the_moving_average(corpus, tmp_path):
     train, valid = corpus
-    config = TrainConfig(**{**CONFIG.__dict__, "ema_decay": 0.9})
+    config = dataclasses.replace(CONFIG, ema_decay=0.9)
     fit(trainable(), train, valid, config, tmp_path / "straight", progress=False)
     crashed = tmp_path / "crashed"
     fit(trainable(), train, valid, config, crashed, progress=False, stop_after_steps=5)
