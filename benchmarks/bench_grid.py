@@ -128,6 +128,25 @@ class Clip:
     opening_times_s: FloatArray
 
 
+def fit_crops(crops: npt.NDArray[np.uint8], n_samples: int) -> npt.NDArray[np.uint8]:
+    """50 fps crops cut, or padded with the front end's no-face grey, to ``n_samples`` of audio."""
+    from avsvt.lips.pipeline import MISSING_GREY
+
+    n_frames = round(n_samples / SAMPLE_RATE * VIDEO_FPS)
+    crops = crops[:n_frames]
+    if len(crops) < n_frames:
+        pad = np.full((n_frames - len(crops), *crops.shape[1:]), MISSING_GREY, dtype=np.uint8)
+        crops = np.concatenate([crops, pad])
+    return crops
+
+
+def crops_for_audio(path: Path, n_samples: int) -> npt.NDArray[np.uint8]:
+    """The front end's 50 fps mouth crops of a video file, fitted to ``n_samples`` of audio."""
+    from avsvt.lips import mouth_crops_from_video
+
+    return fit_crops(mouth_crops_from_video(path).crops, n_samples)
+
+
 def load_clip(path: Path) -> Clip:
     """Audio, crops (50 fps, cut or padded to the audio) and reference onsets of one clip."""
     from avsvt.lips import (
@@ -136,18 +155,13 @@ def load_clip(path: Path) -> Clip:
         mouth_crops_from_landmarks,
         read_video_audio,
     )
-    from avsvt.lips.pipeline import MISSING_GREY
 
     audio = read_video_audio(path)
     points, times_s, fps = detect_face_landmarks(path)
     track = mouth_crops_from_landmarks(
         (frame for frame, _ in iter_video_frames(path)), points, times_s, source_fps=fps
     )
-    n_frames = round(len(audio) / SAMPLE_RATE * VIDEO_FPS)
-    crops = track.crops[:n_frames]
-    if len(crops) < n_frames:
-        pad = np.full((n_frames - len(crops), *crops.shape[1:]), MISSING_GREY, dtype=np.uint8)
-        crops = np.concatenate([crops, pad])
+    crops = fit_crops(track.crops, len(audio))
     return Clip(path.stem, audio, crops, syllable_onsets_s(audio), mouth_opening(points), times_s)
 
 
@@ -177,6 +191,17 @@ def onset_f1(reference_s: FloatArray, estimated_s: FloatArray) -> float:
         return 0.0
     f1, _, _ = mir_eval.onset.f_measure(reference_s, estimated_s, window=ONSET_WINDOW_S)
     return float(f1)
+
+
+def found(reference_s: FloatArray, estimated_s: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which reference onsets an estimate matches (one-to-one, +-100 ms, as the F1 counts them)."""
+    import mir_eval
+
+    hits = np.zeros(len(reference_s), dtype=bool)
+    if len(reference_s) and len(estimated_s):
+        pairs = mir_eval.util.match_events(reference_s, estimated_s, ONSET_WINDOW_S)
+        hits[[i for i, _ in pairs]] = True
+    return hits
 
 
 def music_noise(run: Path, choice: str, n_samples: int) -> tuple[str, npt.NDArray[np.float32]]:
@@ -297,17 +322,25 @@ def main() -> None:
     if matched:
         columns += [f"white {DRONED_SNR_DB:.0f} dB A (white-trained)", "... AV (white-trained)"]
     rows: dict[str, list[float]] = {}
+    # reference onsets found: video, then A, A or video, AV per audio condition
+    labels = ["clean", *(f"{label} {DRONED_SNR_DB:.0f} dB" for label in noises)]
+    counts = np.zeros((len(labels), 4), dtype=int)
     for clip in clips:
         video_onsets, posterior, fps = model_onsets(video_model, None, clip.crops)
         cells = [onset_f1(clip.onsets_s, video_onsets)]
+        by_video = found(clip.onsets_s, video_onsets)
         if args.plot is not None and clip.name == args.plot_clip:
             plot_clip(clip, posterior, fps, video_onsets, args.plot, "video-only model")
         audios = [clip.audio]
         audios += [drown(clip.audio, noise, DRONED_SNR_DB) for noise in noises.values()]
-        for audio in audios if fused else []:
+        for k, audio in enumerate(audios if fused else []):
+            hits = []
             for model in (a_model, av_model):
                 onsets, _, _ = model_onsets(model, audio, clip.crops)
                 cells.append(onset_f1(clip.onsets_s, onsets))
+                hits.append(found(clip.onsets_s, onsets))
+            by_a, by_av = hits
+            counts[k] += [by_video.sum(), by_a.sum(), (by_a | by_video).sum(), by_av.sum()]
         white_audio = audios[1 + list(noises).index("white")]
         for model in matched:
             onsets, _, _ = model_onsets(model, white_audio, clip.crops)
@@ -320,6 +353,13 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
     mean = np.mean(np.array(list(rows.values())), axis=0)
     print("| **mean** | " + " | ".join(f"**{c:.2f}**" for c in mean) + " |")
+    if fused:
+        total = sum(len(clip.onsets_s) for clip in clips)
+        print(f"\nReference onsets found (of {total}; one-to-one within +-100 ms)")
+        print("| audio | video only | A | A or video | AV |")
+        print("|---|---|---|---|---|")
+        for label, row in zip(labels, counts, strict=True):
+            print(f"| {label} | " + " | ".join(str(c) for c in row) + " |")
 
 
 if __name__ == "__main__":

@@ -48,3 +48,37 @@ def test_onset_f1_at_100_ms():
     assert onset_f1(np.array([1.0, 2.0]), np.array([1.09, 2.5])) == 0.5
     assert onset_f1(np.array([]), np.array([])) == 1.0
     assert onset_f1(np.array([1.0]), np.array([])) == 0.0
+
+
+def test_fit_crops_cuts_or_pads_with_the_no_face_grey():
+    from avsvt.lips.pipeline import MISSING_GREY
+    from bench_grid import fit_crops
+
+    crops = np.zeros((60, 4, 4), dtype=np.uint8)
+    assert fit_crops(crops, SAMPLE_RATE).shape == (50, 4, 4)  # 1 s of audio: 50 frames
+    padded = fit_crops(crops, 2 * SAMPLE_RATE)
+    assert padded.shape == (100, 4, 4)
+    assert (padded[:60] == 0).all() and (padded[60:] == MISSING_GREY).all()
+
+
+def test_a_variant_is_refilmed_at_its_frame_rate_and_size(tmp_path):
+    from avsvt.lips import iter_video_frames
+    from avsvt.synth.codec import write_h264
+    from bench_grid_variants import VARIANTS, write_variant
+
+    # a 2 s, 25 fps source whose brightness counts the frames
+    frames = np.repeat(np.arange(50, dtype=np.uint8)[:, None, None, None] * 5, 3, axis=3)
+    frames = np.broadcast_to(frames, (50, 48, 64, 3)).copy()
+    source = tmp_path / "source.mp4"
+    write_h264(frames, 25.0, 0, source, container="mp4")
+    for name, size, n_frames in (("30 fps", (48, 64), 60), ("half size", (24, 32), 50)):
+        change, fps, _ = VARIANTS[name]
+        out = tmp_path / f"{name}.mp4"
+        write_variant(source, out, change, fps, 0)  # lossless, so frames can be told apart
+        decoded, times_s = zip(*iter_video_frames(out), strict=True)
+        assert len(decoded) == n_frames and decoded[0].shape[:2] == size
+        assert np.allclose(np.diff(times_s), 1.0 / fps, atol=1e-3)
+        # each frame shows the source frame nearest in time (told apart by brightness)
+        source_means = np.array([f.mean() for f, _ in iter_video_frames(source)])
+        shown = [np.abs(source_means - f.mean()).argmin() for f in decoded]
+        assert np.abs(np.asarray(shown) - np.asarray(times_s) * 25.0).max() <= 0.5 + 1e-6

@@ -77,5 +77,8 @@ OFFSET_MIN_TOLERANCE_S: Final = 0.05
 SPLITS: Final = ("train", "valid", "test")
 Split = Literal["train", "valid", "test"]
 Modality = Literal["audio", "video", "audio_visual"]
+LipStyle = Literal["crops", "faces", "faces-varied", "faces-h264"]
+"""How a synthetic corpus' lip videos are made (:func:`avsvt.synth.corpus.render_song`)."""
+LIP_STYLES: Final[tuple[str, ...]] = ("crops", "faces", "faces-varied", "faces-h264")
 NOISE_TYPES: Final = ("accomp", "babble", "white", "natural")
 SNRS_DB: Final = (-10, -5, 0, 5, 10)

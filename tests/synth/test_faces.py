@@ -136,3 +136,34 @@ def test_a_varied_corpus_song_sounds_the_same_and_moves_its_lips_otherwise(tmp_p
     video_varied = np.load(varied / "video_50fps.npy")
     assert video_fixed.shape == video_varied.shape
     assert not np.array_equal(video_fixed, video_varied)
+
+
+def test_an_h264_corpus_codes_some_songs_and_keeps_their_faces_and_sound(tmp_path):
+    """corpus.lips faces-h264: the same faces and audio; a coded song's video differs a little."""
+    from avsvt.synth.codec import draw_crf
+    from avsvt.synth.corpus import PRESETS, render_song
+
+    # seed 5: song 0 draws a codec at CRF 44, song 1 none (checked, so the test sees both kinds)
+    assert draw_crf(np.random.default_rng([5, 0]).spawn(1)[0]) == 44
+    assert draw_crf(np.random.default_rng([5, 1]).spawn(1)[0]) is None
+    videos = {}
+    for lips in ("faces", "faces-h264"):
+        for index in (0, 1):
+            folder = tmp_path / lips / str(index)
+            folder.mkdir(parents=True)
+            render_song(folder, index, 5, PRESETS["tiny"], lips)  # type: ignore[arg-type]
+            videos[lips, index] = np.load(folder / "video_50fps.npy")
+    for index in (0, 1):
+        for name in ("vocals.wav", "accomp.wav", "note_anno.json"):
+            plain = (tmp_path / "faces" / str(index) / name).read_bytes()
+            assert plain == (tmp_path / "faces-h264" / str(index) / name).read_bytes(), name
+    assert np.array_equal(videos["faces", 1], videos["faces-h264", 1])
+    plain, coded = (videos[k, 0].astype(np.float64) for k in ("faces", "faces-h264"))
+    assert plain.shape == coded.shape
+    assert np.abs(plain - coded).mean() > 1.0
+    # the same face, coded: closer to its uncoded self than to another song's face
+    other = videos["faces", 1].astype(np.float64)
+    n = min(len(coded), len(other))
+    same = np.corrcoef(plain[:n].ravel(), coded[:n].ravel())[0, 1]
+    assert same > 0.5
+    assert same > np.corrcoef(other[:n].ravel(), coded[:n].ravel())[0, 1] + 0.1

@@ -29,7 +29,7 @@ from avsvt.config import (
     from_dict,
     merge,
 )
-from avsvt.constants import NOISE_TYPES, SNRS_DB
+from avsvt.constants import NOISE_TYPES, SNRS_DB, LipStyle
 from avsvt.errors import ConfigError
 from avsvt.models.config import FusionConfig, ModelConfig, configure, preset
 from avsvt.train.settings import AccompMix, OptimConfig, TrainConfig, VideoSpeedup
@@ -50,16 +50,17 @@ class CorpusConfig:
         seed: Seed of the embedded corpus.
         lips: How the embedded corpus' lip videos are made: ``crops`` (mouth crops drawn
             directly, the default) or ``faces`` (rendered faces cut by the real front end, which
-            transfer to real mouths; slower, needs mediapipe), or ``faces-varied`` (those faces
-            with each singer's own articulation; not adopted); see
-            :data:`avsvt.synth.corpus.LipStyle`.
+            transfer to real mouths; slower, needs mediapipe), ``faces-varied`` (those faces
+            with each singer's own articulation; not adopted) or ``faces-h264`` (those faces
+            through an H.264 round trip at a CRF drawn per song); see
+            :data:`avsvt.constants.LipStyle`.
     """
 
     root: str | None = None
     preset: Literal["default", "tiny"] = "default"
     n_songs: int | None = None
     seed: int = 0
-    lips: Literal["crops", "faces", "faces-varied"] = "crops"
+    lips: LipStyle = "crops"
 
     def __post_init__(self) -> None:
         check_path_text("root", self.root)

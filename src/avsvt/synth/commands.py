@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from avsvt.constants import LIP_STYLES
+
 
 def _cmd_corpus(args: argparse.Namespace) -> int:
     from avsvt.data.n20em import validate_root
@@ -59,10 +61,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--workers", type=int, default=2, help="processes")
     p.add_argument(
         "--lips",
-        choices=["crops", "faces", "faces-varied"],
+        choices=LIP_STYLES,
         default="crops",
-        help="lip videos drawn as crops, rendered faces cut by the real front end, or those faces "
-        "with each singer's own articulation (faces-varied)",
+        help="lip videos drawn as crops, rendered faces cut by the real front end, those faces "
+        "with each singer's own articulation (faces-varied), or through H.264 (faces-h264)",
     )
     p.set_defaults(handler=_cmd_corpus)
     p = group.add_parser(

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from avsvt.constants import SAMPLE_RATE, VIDEO_FPS
+from avsvt.constants import SAMPLE_RATE, VIDEO_FPS, LipStyle
 from avsvt.data.atomic import write_text_atomic
 from avsvt.data.audio import write_audio
 from avsvt.data.n20em import ACCOMP, VIDEO, VOCALS, write_annotations
@@ -30,13 +30,13 @@ from avsvt.synth.melody import plan_song
 from avsvt.synth.voice import render_vocals
 
 Preset = Literal["default", "tiny"]
-LipStyle = Literal["crops", "faces", "faces-varied"]
-"""How the lip video is made: ``crops`` draws mouth crops directly (:mod:`avsvt.synth.lips`, the
-embedded corpus' bytes); ``faces`` renders whole faces and cuts the crops with the real front end
-(:mod:`avsvt.synth.face_lips`: slower, needs mediapipe, and transfers to real mouths);
-``faces-varied`` renders the same faces, each singer moving their lips their own way
-(:func:`avsvt.synth.lips.draw_articulation_style`: rest opening, lip speed, consonant depth,
-syllable stress, open-mouthed breaths), an option measured in BENCHMARKS.md and not adopted."""
+# How the lip video is made (avsvt.constants.LipStyle): ``crops`` draws mouth crops directly
+# (avsvt.synth.lips, the embedded corpus' bytes); ``faces`` renders whole faces and cuts the crops
+# with the real front end (avsvt.synth.face_lips: slower, needs mediapipe, and transfers to real
+# mouths); ``faces-varied`` renders the same faces, each singer moving their lips their own way
+# (avsvt.synth.lips.draw_articulation_style), measured in BENCHMARKS.md and not adopted;
+# ``faces-h264`` renders the same faces and passes each video through H.264 at its own CRF
+# (avsvt.synth.codec), as real videos reach us.
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,16 @@ def render_song(
     vocals = render_vocals(plan, rng)
     accomp = render_accompaniment(plan, vocals, rng)
     n_video = int(round(duration_s * VIDEO_FPS))
-    if lips in ("faces", "faces-varied"):
+    if lips != "crops":
         from avsvt.synth.face_lips import render_face_lips
 
-        video = render_face_lips(plan, n_video, rng, varied_articulation=lips == "faces-varied")
+        video = render_face_lips(
+            plan,
+            n_video,
+            rng,
+            varied_articulation=lips == "faces-varied",
+            video_codec=lips == "faces-h264",
+        )
     else:
         video = render_lips(plan, n_video, rng)
     notes = [Note(n.onset_s, n.offset_s, float(n.pitch_midi)) for n in plan.notes]

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from avsvt.constants import VIDEO_FPS
 from avsvt.lips.landmarks import FaceLandmarker
 from avsvt.lips.pipeline import MISSING_GREY, mouth_crops_from_landmarks
+from avsvt.synth.codec import draw_crf, h264_round_trip
 from avsvt.synth.faces import FaceLook, draw_face_look, render_face_frames
 from avsvt.synth.lips import (
     CONTROL_FPS,
@@ -81,6 +82,7 @@ def render_face_video(
     *,
     landmarker: FaceLandmarker | None = None,
     varied_articulation: bool = False,
+    video_codec: bool = False,
 ) -> FaceLipVideo:
     """Render a face singing ``plan`` and cut its ``n_frames`` mouth crops at 50 fps.
 
@@ -92,11 +94,16 @@ def render_face_video(
         varied_articulation: Draw the singer's own way of moving the lips
             (:func:`avsvt.synth.lips.draw_articulation_style`) from a generator spawned off
             ``rng``, so the face, camera and noise are those of the fixed style.
+        video_codec: Pass the rendered frames, for half the songs, through H.264 at a constant
+            rate factor drawn (:func:`avsvt.synth.codec.draw_crf`) from a generator spawned off
+            ``rng``, before the front end: the same face and camera, as a streamed or uploaded
+            video shows them.
     """
     style, style_rng = FIXED_STYLE, None
     if varied_articulation:
         style_rng = rng.spawn(1)[0]  # spawning leaves rng's own draws as they were
         style = draw_articulation_style(style_rng)
+    crf = draw_crf(rng.spawn(1)[0]) if video_codec else None  # None: not coded
     offset_s = float(rng.uniform(-MAX_AV_OFFSET_S, MAX_AV_OFFSET_S))
     look = draw_face_look(rng)
     fps = look.source_fps
@@ -104,6 +111,8 @@ def render_face_video(
     times_s = np.arange(n_source) / fps
     opening, rounding = articulation_at(plan, times_s + offset_s, rng, style, style_rng)
     frames = render_face_frames(look, opening, rounding, rng)
+    if crf is not None:
+        frames = h264_round_trip(frames, fps, crf)
     owned = landmarker is None
     detector = FaceLandmarker() if landmarker is None else landmarker
     detector.reset()
@@ -122,11 +131,18 @@ def render_face_video(
 
 
 def render_face_lips(
-    plan: SongPlan, n_frames: int, rng: np.random.Generator, *, varied_articulation: bool = False
+    plan: SongPlan,
+    n_frames: int,
+    rng: np.random.Generator,
+    *,
+    varied_articulation: bool = False,
+    video_codec: bool = False,
 ) -> npt.NDArray[np.uint8]:
     """(n_frames, 96, 96) uint8 mouth crops at 50 fps of a rendered face singing ``plan``.
 
-    The drop-in counterpart of :func:`avsvt.synth.lips.render_lips`; ``varied_articulation`` as
-    :func:`render_face_video`.
+    The drop-in counterpart of :func:`avsvt.synth.lips.render_lips`; ``varied_articulation`` and
+    ``video_codec`` as :func:`render_face_video`.
     """
-    return render_face_video(plan, n_frames, rng, varied_articulation=varied_articulation).crops
+    return render_face_video(
+        plan, n_frames, rng, varied_articulation=varied_articulation, video_codec=video_codec
+    ).crops
