@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 
 def exact_div(numerator: int, denominator: int) -> int:
@@ -79,6 +79,6 @@ Split = Literal["train", "valid", "test"]
 Modality = Literal["audio", "video", "audio_visual"]
 LipStyle = Literal["crops", "faces", "faces-varied", "faces-h264"]
 """How a synthetic corpus' lip videos are made (:func:`avsvt.synth.corpus.render_song`)."""
-LIP_STYLES: Final[tuple[str, ...]] = ("crops", "faces", "faces-varied", "faces-h264")
+LIP_STYLES: Final[tuple[str, ...]] = get_args(LipStyle)
 NOISE_TYPES: Final = ("accomp", "babble", "white", "natural")
 SNRS_DB: Final = (-10, -5, 0, 5, 10)

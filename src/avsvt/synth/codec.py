@@ -5,8 +5,8 @@ bitrates it does what per-frame JPEG does not: the mouth's small movements are p
 previous frames and partly dropped (blocks are skipped, detail arrives in steps at key frames).
 The rendered faces pass through this round trip so the video model learns from such motion too.
 
-Deterministic: x264 in one thread without macroblock-tree rate control, fixed frame times, and the
-frames converted to YUV before the encoder, so the same frames give the same bytes.
+Deterministic: x264 in one thread without macroblock-tree rate control (with it, the output
+varies from run to run) and fixed frame times, so the same frames give the same bytes.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import numpy.typing as npt
 MIN_CRF, MAX_CRF = 18, 44
 """The range :func:`draw_crf` draws from: nearly transparent to a poor video call."""
 X264_PARAMS = "threads=1:lookahead-threads=1:sliced-threads=0:sync-lookahead=0:mbtree=0"
-"""x264 in one thread and without macroblock-tree rate control: with either, its output varies
-from run to run."""
+"""x264 in one thread, without macroblock-tree rate control: settings that make it repeatable."""
 CODED_SHARE = 0.5
 """The share of videos :func:`draw_crf` sends through the codec; the others stay as rendered."""
 
@@ -64,7 +63,6 @@ def write_h264(
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params": X264_PARAMS}
         for index, frame in enumerate(frames):
-            # converted here: the encoder's own conversion varies from run to run
             picture = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="yuv420p")
             picture.pts = index
             for packet in stream.encode(picture):

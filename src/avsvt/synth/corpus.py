@@ -35,8 +35,8 @@ Preset = Literal["default", "tiny"]
 # with the real front end (avsvt.synth.face_lips: slower, needs mediapipe, and transfers to real
 # mouths); ``faces-varied`` renders the same faces, each singer moving their lips their own way
 # (avsvt.synth.lips.draw_articulation_style), measured in BENCHMARKS.md and not adopted;
-# ``faces-h264`` renders the same faces and passes each video through H.264 at its own CRF
-# (avsvt.synth.codec), as real videos reach us.
+# ``faces-h264`` renders the same faces and passes half the videos through H.264, each at its own
+# CRF (avsvt.synth.codec), as real videos reach us; measured and not adopted.
 
 
 @dataclass(frozen=True)
