@@ -82,3 +82,13 @@ def test_a_variant_is_refilmed_at_its_frame_rate_and_size(tmp_path):
         source_means = np.array([f.mean() for f, _ in iter_video_frames(source)])
         shown = [np.abs(source_means - f.mean()).argmin() for f in decoded]
         assert np.abs(np.asarray(shown) - np.asarray(times_s) * 25.0).max() <= 0.5 + 1e-6
+
+
+def test_found_matches_each_estimate_to_at_most_one_reference_onset():
+    from bench_grid import found
+
+    reference = np.array([1.0, 1.05, 2.0, 3.0])
+    hits = found(reference, np.array([1.02, 2.09, 3.2]))
+    assert hits.sum() == 2  # 1.02 serves one of 1.0 / 1.05; 2.09 is within 100 ms; 3.2 is not
+    assert hits[2] and not hits[3] and hits[:2].sum() == 1
+    assert not found(reference, np.array([])).any()
