@@ -20,6 +20,10 @@ Systems and conditions:
   trained at -10 dB of white noise (the matched condition, as the reference's per-condition
   systems are used).
 
+Also printed: how many reference onsets each system finds (one-to-one within +-100 ms) and how
+many the A system and the lips find between them; and the default audio-only transcriber
+(``avsvt transcribe`` without ``--model``; ``--no-default`` skips it) in each audio condition.
+
 Each model's onsets are those of its decoded notes (the reference decoder, as ``avsvt transcribe``),
 scored with ``mir_eval.onset.f_measure`` at +-100 ms. One clip is plotted (``--plot``): the
 mouth-opening curve (inner-lip gap over the outer-eye-corner distance, from the face-mesh
@@ -279,11 +283,16 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=None, help="PNG of one clip")
     parser.add_argument("--plot-clip", default="lbbc2a")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--no-default", action="store_true", help="skip the default audio-only transcriber"
+    )
     args = parser.parse_args()
 
     import torch
 
     from avsvt.models.checkpoint import load_model
+    from avsvt.transcribe.api import transcribe_array
+    from avsvt.transcribe.predictor import load_predictor
 
     torch.set_num_threads(args.threads)
     run = args.run
@@ -325,6 +334,8 @@ def main() -> None:
     # reference onsets found: video, then A, A or video, AV per audio condition
     labels = ["clean", *(f"{label} {DRONED_SNR_DB:.0f} dB" for label in noises)]
     counts = np.zeros((len(labels), 4), dtype=int)
+    default = None if args.no_default else load_predictor(None)
+    default_f1 = np.zeros((len(clips), len(labels)))
     for clip in clips:
         video_onsets, posterior, fps = model_onsets(video_model, None, clip.crops)
         cells = [onset_f1(clip.onsets_s, video_onsets)]
@@ -341,6 +352,10 @@ def main() -> None:
                 hits.append(found(clip.onsets_s, onsets))
             by_a, by_av = hits
             counts[k] += [by_video.sum(), by_a.sum(), (by_a | by_video).sum(), by_av.sum()]
+        for k, audio in enumerate(audios if default is not None else []):
+            notes = transcribe_array(audio, default)
+            onsets = np.asarray([n.onset_s for n in notes], dtype=np.float64)
+            default_f1[clips.index(clip), k] = onset_f1(clip.onsets_s, onsets)
         white_audio = audios[1 + list(noises).index("white")]
         for model in matched:
             onsets, _, _ = model_onsets(model, white_audio, clip.crops)
@@ -360,6 +375,11 @@ def main() -> None:
         print("|---|---|---|---|---|")
         for label, row in zip(labels, counts, strict=True):
             print(f"| {label} | " + " | ".join(str(c) for c in row) + " |")
+    if default is not None:
+        print("\nThe default audio-only transcriber (`avsvt transcribe` without --model), mean F1")
+        print("| " + " | ".join(labels) + " |")
+        print("|---" * len(labels) + "|")
+        print("| " + " | ".join(f"{c:.2f}" for c in default_f1.mean(axis=0)) + " |")
 
 
 if __name__ == "__main__":
