@@ -336,7 +336,7 @@ def main() -> None:
     counts = np.zeros((len(labels), 4), dtype=int)
     default = None if args.no_default else load_predictor(None)
     default_f1 = np.zeros((len(clips), len(labels)))
-    for clip in clips:
+    for index, clip in enumerate(clips):
         video_onsets, posterior, fps = model_onsets(video_model, None, clip.crops)
         cells = [onset_f1(clip.onsets_s, video_onsets)]
         by_video = found(clip.onsets_s, video_onsets)
@@ -355,7 +355,7 @@ def main() -> None:
         for k, audio in enumerate(audios if default is not None else []):
             notes = transcribe_array(audio, default)
             onsets = np.asarray([n.onset_s for n in notes], dtype=np.float64)
-            default_f1[clips.index(clip), k] = onset_f1(clip.onsets_s, onsets)
+            default_f1[index, k] = onset_f1(clip.onsets_s, onsets)
         white_audio = audios[1 + list(noises).index("white")]
         for model in matched:
             onsets, _, _ = model_onsets(model, white_audio, clip.crops)

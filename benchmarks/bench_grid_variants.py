@@ -96,12 +96,11 @@ def write_variant(
 ) -> None:
     """Re-encode the frames of ``source``, changed and resampled to ``fps``, as H.264 mp4."""
     from avsvt.lips import iter_video_frames
+    from avsvt.lips.timing import nearest_frame_indices, output_times_s, source_duration_s
     from avsvt.synth.codec import write_h264
 
     frames, times_s = zip(*iter_video_frames(source), strict=True)
-    duration_s = times_s[-1] + 1.0 / SOURCE_FPS
-    out_times = np.arange(round(duration_s * fps)) / fps
-    picks = np.abs(np.asarray(times_s)[None, :] - out_times[:, None]).argmin(axis=1)
+    picks = nearest_frame_indices(times_s, output_times_s(source_duration_s(times_s), fps))
     write_h264(np.stack([change(frames[p]) for p in picks]), fps, crf, out, container="mp4")
 
 

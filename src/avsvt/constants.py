@@ -78,7 +78,15 @@ SPLITS: Final = ("train", "valid", "test")
 Split = Literal["train", "valid", "test"]
 Modality = Literal["audio", "video", "audio_visual"]
 LipStyle = Literal["crops", "faces", "faces-varied", "faces-h264"]
-"""How a synthetic corpus' lip videos are made (:func:`avsvt.synth.corpus.render_song`)."""
+"""How a synthetic corpus' lip videos are made (:func:`avsvt.synth.corpus.render_song`).
+
+``crops`` draws mouth crops directly (:mod:`avsvt.synth.lips`, the embedded corpus' bytes);
+``faces`` renders whole faces and cuts the crops with the real front end
+(:mod:`avsvt.synth.face_lips`: slower, needs mediapipe, and transfers to real mouths);
+``faces-varied`` renders the same faces, each singer moving their lips their own way
+(:func:`avsvt.synth.lips.draw_articulation_style`); ``faces-h264`` renders the same faces and
+passes half the videos through H.264, each at its own CRF (:mod:`avsvt.synth.codec`), as real
+videos reach us. The last two were measured in BENCHMARKS.md and not adopted."""
 LIP_STYLES: Final[tuple[str, ...]] = get_args(LipStyle)
 NOISE_TYPES: Final = ("accomp", "babble", "white", "natural")
 SNRS_DB: Final = (-10, -5, 0, 5, 10)

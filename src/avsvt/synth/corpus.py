@@ -30,13 +30,6 @@ from avsvt.synth.melody import plan_song
 from avsvt.synth.voice import render_vocals
 
 Preset = Literal["default", "tiny"]
-# How the lip video is made (avsvt.constants.LipStyle): ``crops`` draws mouth crops directly
-# (avsvt.synth.lips, the embedded corpus' bytes); ``faces`` renders whole faces and cuts the crops
-# with the real front end (avsvt.synth.face_lips: slower, needs mediapipe, and transfers to real
-# mouths); ``faces-varied`` renders the same faces, each singer moving their lips their own way
-# (avsvt.synth.lips.draw_articulation_style), measured in BENCHMARKS.md and not adopted;
-# ``faces-h264`` renders the same faces and passes half the videos through H.264, each at its own
-# CRF (avsvt.synth.codec), as real videos reach us; measured and not adopted.
 
 
 @dataclass(frozen=True)
