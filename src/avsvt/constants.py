@@ -77,7 +77,7 @@ OFFSET_MIN_TOLERANCE_S: Final = 0.05
 SPLITS: Final = ("train", "valid", "test")
 Split = Literal["train", "valid", "test"]
 Modality = Literal["audio", "video", "audio_visual"]
-LipStyle = Literal["crops", "faces", "faces-varied", "faces-h264"]
+LipStyle = Literal["crops", "faces", "faces-varied", "faces-h264", "faces-weak"]
 """How a synthetic corpus' lip videos are made (:func:`avsvt.synth.corpus.render_song`).
 
 ``crops`` draws mouth crops directly (:mod:`avsvt.synth.lips`, the embedded corpus' bytes);
@@ -86,7 +86,10 @@ LipStyle = Literal["crops", "faces", "faces-varied", "faces-h264"]
 ``faces-varied`` renders the same faces, each singer moving their lips their own way
 (:func:`avsvt.synth.lips.draw_articulation_style`); ``faces-h264`` renders the same faces and
 passes half the videos through H.264, each at its own CRF (:mod:`avsvt.synth.codec`), as real
-videos reach us. The last two were measured in BENCHMARKS.md and not adopted."""
+videos reach us; ``faces-weak`` renders the same faces, each syllable that the lips do not make
+(not p, b, m or f) narrowing the mouth only partly or not at all, as in speech
+(:attr:`avsvt.synth.lips.ArticulationStyle.weak_onset_max`). The last three were measured in
+BENCHMARKS.md and not adopted."""
 LIP_STYLES: Final[tuple[str, ...]] = get_args(LipStyle)
 NOISE_TYPES: Final = ("accomp", "babble", "white", "natural")
 SNRS_DB: Final = (-10, -5, 0, 5, 10)

@@ -51,8 +51,9 @@ class CorpusConfig:
         lips: How the embedded corpus' lip videos are made: ``crops`` (mouth crops drawn
             directly, the default) or ``faces`` (rendered faces cut by the real front end, which
             transfer to real mouths; slower, needs mediapipe), ``faces-varied`` (those faces
-            with each singer's own articulation; not adopted) or ``faces-h264`` (those faces
-            through an H.264 round trip at a CRF drawn per song); see
+            with each singer's own articulation; not adopted), ``faces-h264`` (those faces
+            through an H.264 round trip at a CRF drawn per song) or ``faces-weak`` (syllables
+            the lips do not make narrow the mouth only partly or not at all; not adopted); see
             :data:`avsvt.constants.LipStyle`.
     """
 

@@ -64,7 +64,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         choices=LIP_STYLES,
         default="crops",
         help="lip videos drawn as crops, rendered faces cut by the real front end, those faces "
-        "with each singer's own articulation (faces-varied), or through H.264 (faces-h264)",
+        "with each singer's own articulation (faces-varied), through H.264 (faces-h264), or "
+        "with syllables the lips do not make shown weakly or not at all (faces-weak)",
     )
     p.set_defaults(handler=_cmd_corpus)
     p = group.add_parser(

@@ -89,6 +89,7 @@ def render_song(
             rng,
             varied_articulation=lips == "faces-varied",
             video_codec=lips == "faces-h264",
+            weak_onsets=lips == "faces-weak",
         )
     else:
         video = render_lips(plan, n_video, rng)

@@ -11,7 +11,7 @@ small per-song audio/video offset (up to 20 ms).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,7 @@ from avsvt.synth.melody import SongPlan
 
 FloatArray = npt.NDArray[np.float64]
 MAX_AV_OFFSET_S = 0.02
+WEAK_ONSET_MAX = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def render_face_video(
     landmarker: FaceLandmarker | None = None,
     varied_articulation: bool = False,
     video_codec: bool = False,
+    weak_onsets: bool = False,
 ) -> FaceLipVideo:
     """Render a face singing ``plan`` and cut its ``n_frames`` mouth crops at 50 fps.
 
@@ -98,11 +100,17 @@ def render_face_video(
             rate factor drawn (:func:`avsvt.synth.codec.draw_crf`) from a generator spawned off
             ``rng``, before the front end: the same face and camera, as a streamed or uploaded
             video shows them.
+        weak_onsets: Each syllable not made by the lips narrows the mouth only partly, or not
+            at all (the fixed style with ``weak_onset_max`` :data:`WEAK_ONSET_MAX`), drawn from
+            a generator spawned off ``rng``: the same face, camera and noise.
     """
     style, style_rng = FIXED_STYLE, None
     if varied_articulation:
         style_rng = rng.spawn(1)[0]  # spawning leaves rng's own draws as they were
         style = draw_articulation_style(style_rng)
+    elif weak_onsets:
+        style_rng = rng.spawn(1)[0]
+        style = replace(FIXED_STYLE, weak_onset_max=WEAK_ONSET_MAX)
     crf = draw_crf(rng.spawn(1)[0]) if video_codec else None  # None: not coded
     offset_s = float(rng.uniform(-MAX_AV_OFFSET_S, MAX_AV_OFFSET_S))
     look = draw_face_look(rng)
@@ -137,6 +145,7 @@ def render_face_lips(
     *,
     varied_articulation: bool = False,
     video_codec: bool = False,
+    weak_onsets: bool = False,
 ) -> npt.NDArray[np.uint8]:
     """(n_frames, 96, 96) uint8 mouth crops at 50 fps of a rendered face singing ``plan``.
 
@@ -144,5 +153,10 @@ def render_face_lips(
     ``video_codec`` as :func:`render_face_video`.
     """
     return render_face_video(
-        plan, n_frames, rng, varied_articulation=varied_articulation, video_codec=video_codec
+        plan,
+        n_frames,
+        rng,
+        varied_articulation=varied_articulation,
+        video_codec=video_codec,
+        weak_onsets=weak_onsets,
     ).crops

@@ -24,6 +24,7 @@ CONTROL_FPS = 200.0
 OPENNESS = {"a": 1.0, "e": 0.65, "i": 0.42, "o": 0.75, "u": 0.38}
 ROUNDING = {"a": 0.0, "e": 0.0, "i": 0.0, "o": 0.55, "u": 0.9}
 REST_OPENNESS = 0.06
+LIP_CONSONANTS = BILABIALS | {"f"}  # made by the lips (f: lower lip on the teeth)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class ArticulationStyle:
             width (stress and loudness), drawn from the generator given to :func:`articulation`.
         breath_openness: The mouth opens to this in an in-breath
             (:func:`avsvt.synth.melody.breaths`); at most the rest opening means it stays put.
+        weak_onset_max: Each syllable that does not start on a bilabial narrows the mouth less
+            than the style says, by a fraction drawn from ``U(0, weak_onset_max)`` with the
+            generator given to :func:`articulation`: 0 narrows it fully, 1 leaves it at the
+            vowel's opening (a syllable the lips do not show, as /t/, /k/ or /l/ between two
+            open vowels in speech).
     """
 
     rest_openness: float = REST_OPENNESS
@@ -49,6 +55,7 @@ class ArticulationStyle:
     vowel_narrowing: float = 0.35
     syllable_openness_sd: float = 0.0
     breath_openness: float = 0.0
+    weak_onset_max: float = 0.0
 
 
 FIXED_STYLE = ArticulationStyle()
@@ -81,7 +88,8 @@ def articulation(
 ) -> tuple[FloatArray, FloatArray]:
     """Mouth opening (0 closed .. 1 wide) and lip rounding (0..1) at 200 frames/s.
 
-    ``rng`` draws each syllable's opening when ``style.syllable_openness_sd`` is above 0.
+    ``rng`` draws each syllable's opening when ``style.syllable_openness_sd`` is above 0, then
+    how weakly each syllable's onset narrows the mouth when ``style.weak_onset_max`` is.
     """
     opening = np.full(n_control, style.rest_openness)
     rounding = np.zeros(n_control)
@@ -103,13 +111,22 @@ def articulation(
         scale = np.exp(style.syllable_openness_sd * rng.standard_normal(len(plan.notes)))
     else:
         scale = np.ones(len(plan.notes))
+    if style.weak_onset_max > 0:
+        if rng is None:
+            raise ValueError("a style with weak_onset_max > 0 needs a generator")
+        weakness = rng.uniform(0.0, style.weak_onset_max, len(plan.notes))
+    else:
+        weakness = np.zeros(len(plan.notes))
     syllable_scale = 1.0
-    for note, note_scale in zip(plan.notes, scale, strict=True):
+    for note, note_scale, weak in zip(plan.notes, scale, weakness, strict=True):
         kind, unvoiced_s = CONSONANTS[note.consonant]
+        if note.consonant in LIP_CONSONANTS:
+            weak = 0.0  # lips that make the consonant always show it
         if not note.melisma:  # a melisma keeps its syllable's opening
             syllable_scale = float(note_scale)
         voiced = span(note.onset_s, note.offset_s)
-        opening[voiced] = min(1.1, OPENNESS[note.vowel] * syllable_scale)
+        vowel_openness = min(1.1, OPENNESS[note.vowel] * syllable_scale)
+        opening[voiced] = vowel_openness
         rounding[voiced] = ROUNDING[note.vowel]
         if note.melisma:
             continue
@@ -121,11 +138,14 @@ def articulation(
                 0.0
             )
         elif kind in ("plosive", "fricative"):
-            opening[span(note.onset_s - unvoiced_s - 0.02, note.onset_s)] = style.obstruent_openness
+            narrow = style.obstruent_openness + weak * (vowel_openness - style.obstruent_openness)
+            opening[span(note.onset_s - unvoiced_s - 0.02, note.onset_s)] = narrow
         elif kind in ("nasal", "liquid"):
-            opening[span(note.onset_s - 0.02, note.onset_s + 0.03)] = style.sonorant_openness
+            narrow = style.sonorant_openness + weak * (vowel_openness - style.sonorant_openness)
+            opening[span(note.onset_s - 0.02, note.onset_s + 0.03)] = narrow
         else:  # a vowel onset without consonant: a brief narrowing
-            opening[span(note.onset_s - 0.05, note.onset_s)] *= style.vowel_narrowing
+            factor = style.vowel_narrowing + weak * (1.0 - style.vowel_narrowing)
+            opening[span(note.onset_s - 0.05, note.onset_s)] *= factor
     # lips move smoothly, both directions
     sigma = style.smoothing_s * CONTROL_FPS
     return gaussian_filter1d(opening, sigma), gaussian_filter1d(rounding, sigma)
