@@ -138,7 +138,7 @@ def main() -> None:
         songs = load_songs(root / "corpus")
         rows: dict[str, list[Evaluation]] = {}
         for run in runs:
-            features = root / "features" / run.key()
+            features = root / "features" / f"{run.key()}-{args.snr}dB-noise{args.noise_seed}"
             extract_features(
                 songs,
                 audio_model=run.audio,
