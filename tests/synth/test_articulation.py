@@ -150,10 +150,10 @@ def test_drawn_styles_vary_around_the_fixed_one():
     assert all(s.breath_openness > 0 for s in styles)
 
 
-def consonant_dips(kind_first, n=24, weak_onset_max=0.0, seed=0):
+def consonant_dips(consonant_cycle, n=24, weak_onset_max=0.0, seed=0):
     """The least opening before each syllable of ``n`` joined /a/ syllables of 0.3 s, whose
-    consonants cycle through ``kind_first``; nearly unsmoothed lips."""
-    consonants = [kind_first[i % len(kind_first)] for i in range(n)]
+    consonants cycle through ``consonant_cycle``; nearly unsmoothed lips."""
+    consonants = [consonant_cycle[i % len(consonant_cycle)] for i in range(n)]
     notes = [note(0.3 + 0.3 * i, 0.6 + 0.3 * i, c) for i, c in enumerate(consonants)]
     duration_s = 0.3 * n + 0.6
     style = ArticulationStyle(smoothing_s=0.001, weak_onset_max=weak_onset_max)

@@ -121,6 +121,23 @@ def test_varied_articulation_changes_the_mouth_and_nothing_else(landmarker):
     assert not varied.missing.any()
 
 
+def test_weak_onsets_only_lift_the_narrowings_of_the_same_face(landmarker):
+    """faces-weak: the same face, camera, jitter and rounding; the mouth is never more closed
+    (weak onsets only lift narrowings, and the lips' smoothing keeps that order)."""
+    plan = plan_song(np.random.default_rng([2, 5]), 3.0)
+    assert {n.consonant for n in plan.notes} == {"k", "d"}  # made behind the lips
+    fixed = render_face_video(plan, 150, np.random.default_rng(2), landmarker=landmarker)
+    weak = render_face_video(
+        plan, 150, np.random.default_rng(2), landmarker=landmarker, weak_onsets=True
+    )
+    assert weak.look == fixed.look
+    assert np.array_equal(weak.source_times_s, fixed.source_times_s)
+    assert np.array_equal(weak.rounding, fixed.rounding)
+    assert np.all(weak.opening >= fixed.opening - 1e-9)
+    assert (weak.opening > fixed.opening + 0.05).any()
+    assert not weak.missing.any()
+
+
 @pytest.mark.parametrize("other", ["faces-varied", "faces-weak"])
 def test_a_varied_corpus_song_sounds_the_same_and_moves_its_lips_otherwise(tmp_path, other):
     """corpus.lips faces-varied or faces-weak changes the video only: the audio does not depend
