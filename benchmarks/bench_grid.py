@@ -30,10 +30,12 @@ many the A system and the lips find between them; and the default audio-only tra
 Each model's onsets are those of its decoded notes (the reference decoder, as ``avsvt transcribe``),
 scored with ``mir_eval.onset.f_measure`` at +-100 ms. One clip is plotted (``--plot``): the
 mouth-opening curve (inner-lip gap over the outer-eye-corner distance, from the face-mesh
-landmarks), the video-only model's onset posterior, and the audio onsets, on one time axis.
+landmarks), the video-only model's onset posterior, and the audio onsets, on one time axis;
+``--plot-all`` draws every clip so, marking the audio onsets the video model finds or misses.
 
 Run: .venv/bin/python benchmarks/bench_grid.py [--run runs/demo] [--video-model PATH]
-     [--av-model PATH] [--a-model PATH] [--plot docs/images/grid_onsets.png] [--white-draws 5]
+     [--av-model PATH] [--a-model PATH] [--plot docs/images/grid_onsets.png]
+     [--plot-all docs/images/grid_onsets_all.png] [--white-draws 5]
 """
 
 from __future__ import annotations
@@ -300,6 +302,47 @@ def print_white_draws(clips: list[Clip], a_model: object, av_model: object, n_dr
     print(f"| **mean** | **{a:.2f}** | **{av:.2f}** | **{av - a:+.2f}** |")
 
 
+def plot_all_clips(
+    clips: list[Clip],
+    tracks: list[tuple[FloatArray, FloatArray, float]],
+    out: Path,
+) -> None:
+    """Every clip on its own row: the mouth opening (scaled to its peak), the video model's
+    onset posterior and decoded onsets, and the audio onsets it finds (green) or misses (red)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(clips), 1, figsize=(10, 1.7 * len(clips)), sharex=True)
+    for axis, clip, (onsets_s, posterior, fps) in zip(
+        np.atleast_1d(axes), clips, tracks, strict=True
+    ):
+        opening = clip.opening / max(float(np.nanmax(clip.opening)), 1e-9)
+        axis.plot(clip.opening_times_s, opening, color="tab:brown", lw=1.2, label="mouth opening")
+        times = np.arange(len(posterior)) / fps
+        axis.plot(times, posterior, color="tab:blue", lw=1.2, label="P(onset), video only")
+        for onset in onsets_s:
+            axis.axvline(onset, color="tab:blue", ls=":", lw=1.0)
+        hits = found(clip.onsets_s, onsets_s)
+        for onset, hit in zip(clip.onsets_s, hits, strict=True):
+            axis.axvline(onset, color="tab:green" if hit else "tab:red", lw=1.6, alpha=0.8)
+        axis.set_ylim(0, 1.05)
+        axis.set_ylabel(clip.name, fontsize=8)
+        axis.tick_params(labelsize=7)
+    first = np.atleast_1d(axes)[0]
+    first.plot([], [], color="tab:green", label="audio onset found (±100 ms)")
+    first.plot([], [], color="tab:red", label="audio onset missed")
+    first.plot([], [], color="tab:blue", ls=":", label="decoded onsets")
+    first.legend(loc="upper right", fontsize=6, ncol=3)
+    first.set_title("GRID: where the video-only model finds and misses syllable onsets", fontsize=9)
+    np.atleast_1d(axes)[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "demo")
@@ -310,6 +353,7 @@ def main() -> None:
     parser.add_argument("--music", choices=("embedded", "gm"), default="embedded")
     parser.add_argument("--plot", type=Path, default=None, help="PNG of one clip")
     parser.add_argument("--plot-clip", default="lbbc2a")
+    parser.add_argument("--plot-all", type=Path, default=None, help="PNG of every clip")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--no-default", action="store_true", help="skip the default audio-only transcriber"
@@ -370,8 +414,10 @@ def main() -> None:
     counts = np.zeros((len(labels), 4), dtype=int)
     default = None if args.no_default else load_predictor(None)
     default_f1 = np.zeros((len(clips), len(labels)))
+    tracks = []
     for index, clip in enumerate(clips):
         video_onsets, posterior, fps = model_onsets(video_model, None, clip.crops)
+        tracks.append((video_onsets, posterior, fps))
         cells = [onset_f1(clip.onsets_s, video_onsets)]
         by_video = found(clip.onsets_s, video_onsets)
         if args.plot is not None and clip.name == args.plot_clip:
@@ -396,6 +442,8 @@ def main() -> None:
             onsets, _, _ = model_onsets(model, white_audio, clip.crops)
             cells.append(onset_f1(clip.onsets_s, onsets))
         rows[f"{clip.name} ({len(clip.onsets_s)} onsets)"] = cells
+    if args.plot_all is not None:
+        plot_all_clips(clips, tracks, args.plot_all)
     print(f"Onset F1 at +-{ONSET_WINDOW_S * 1000:.0f} ms against the audio's syllable onsets")
     print("| clip | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))
