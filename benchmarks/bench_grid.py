@@ -28,7 +28,7 @@ reference's COn tolerance).
 With ``--white-draws N`` the A and AV systems are also scored in white noise drawn with seeds
 0..N-1 and averaged (the tables use one draw, shared by every clip).
 
-Also printed: how many reference onsets each system finds (one-to-one within +-100 ms) and how
+Also printed: how many reference onsets each system finds (one-to-one within the window) and how
 many the A system and the lips find between them; and the default audio-only transcriber
 (``avsvt transcribe`` without ``--model``; ``--no-default`` skips it) in each audio condition.
 
@@ -196,7 +196,7 @@ def model_onsets(
 
 
 def onset_f1(reference_s: FloatArray, estimated_s: FloatArray) -> float:
-    """mir_eval onset F-measure at +-100 ms."""
+    """mir_eval onset F-measure within the onset window (+-100 ms; ``--window-ms`` sets it)."""
     import mir_eval
 
     if len(reference_s) == 0 and len(estimated_s) == 0:
@@ -220,8 +220,14 @@ def chance_f1(clips: list[Clip], n_draws: int = 200, seed: int = 0) -> float:
     return float(np.mean(scores))
 
 
+def white_noise(n_samples: int, seed: int = 0) -> npt.NDArray[np.float32]:
+    """Unit-variance Gaussian white noise from ``seed`` (the tables' draw is seed 0)."""
+    return np.random.default_rng(seed).standard_normal(n_samples).astype(np.float32)
+
+
 def found(reference_s: FloatArray, estimated_s: FloatArray) -> npt.NDArray[np.bool_]:
-    """Which reference onsets an estimate matches (one-to-one, +-100 ms, as the F1 counts them)."""
+    """Which reference onsets an estimate matches (one-to-one within the onset window, as the
+    F1 counts them)."""
     import mir_eval
 
     hits = np.zeros(len(reference_s), dtype=bool)
@@ -304,7 +310,7 @@ def print_white_draws(clips: list[Clip], a_model: object, av_model: object, n_dr
     n_samples = max(len(c.audio) for c in clips)
     f1 = np.zeros((n_draws, 2))
     for seed in range(n_draws):
-        white = np.random.default_rng(seed).standard_normal(n_samples).astype(np.float32)
+        white = white_noise(n_samples, seed)
         for clip in clips:
             audio = drown(clip.audio, white, DRONED_SNR_DB)
             for k, model in enumerate((a_model, av_model)):
@@ -349,7 +355,9 @@ def plot_all_clips(
         axis.set_ylabel(clip.name, fontsize=8)
         axis.tick_params(labelsize=7)
     first = np.atleast_1d(axes)[0]
-    first.plot([], [], color="tab:green", label="audio onset found (±100 ms)")
+    first.plot(
+        [], [], color="tab:green", label=f"audio onset found (±{ONSET_WINDOW_S * 1000:.0f} ms)"
+    )
     first.plot([], [], color="tab:red", label="audio onset missed")
     first.plot([], [], color="tab:blue", ls=":", label="decoded onsets")
     first.legend(loc="upper right", fontsize=6, ncol=3)
@@ -424,9 +432,9 @@ def main() -> None:
     if not paths:
         raise SystemExit(f"no GRID clips in {args.grid}")
     clips = [load_clip(path) for path in paths]
-    white = np.random.default_rng(0).standard_normal(max(len(c.audio) for c in clips))
-    music_label, music = music_noise(run, args.music, max(len(c.audio) for c in clips))
-    noises = {"white": white.astype(np.float32), music_label: music}
+    n_samples = max(len(c.audio) for c in clips)
+    music_label, music = music_noise(run, args.music, n_samples)
+    noises = {"white": white_noise(n_samples), music_label: music}
     columns = ["video only"]
     if fused:
         columns += ["clean A", "clean AV"]
@@ -458,11 +466,11 @@ def main() -> None:
                 hits.append(found(clip.onsets_s, onsets))
             by_a, by_av = hits
             counts[k] += [by_video.sum(), by_a.sum(), (by_a | by_video).sum(), by_av.sum()]
-        for k, audio in enumerate(audios if default is not None else []):
-            assert default is not None
-            notes = transcribe_array(audio, default)
-            onsets = np.asarray([n.onset_s for n in notes], dtype=np.float64)
-            default_f1[index, k] = onset_f1(clip.onsets_s, onsets)
+        if default is not None:
+            for k, audio in enumerate(audios):
+                notes = transcribe_array(audio, default)
+                onsets = np.asarray([n.onset_s for n in notes], dtype=np.float64)
+                default_f1[index, k] = onset_f1(clip.onsets_s, onsets)
         white_audio = audios[1 + list(noises).index("white")]
         for model in matched:
             onsets, _, _ = model_onsets(model, white_audio, clip.crops)

@@ -42,6 +42,7 @@ from bench_grid import (
     load_clip,
     model_onsets,
     onset_f1,
+    white_noise,
 )
 
 Frame = npt.NDArray[np.uint8]
@@ -123,8 +124,8 @@ def main() -> None:
     if not paths:
         raise SystemExit(f"no GRID clips in {args.grid}")
     clips = [load_clip(path) for path in paths]
-    white = np.random.default_rng(0).standard_normal(max(len(c.audio) for c in clips))
-    drowned = [drown(c.audio, white.astype(np.float32), DRONED_SNR_DB) for c in clips]
+    white = white_noise(max(len(c.audio) for c in clips))
+    drowned = [drown(c.audio, white, DRONED_SNR_DB) for c in clips]
 
     def scores(all_crops: list[npt.NDArray[np.uint8]]) -> tuple[float, float]:
         video, fused = [], []

@@ -35,11 +35,12 @@ from avsvt.evaluation import Evaluation, evaluate_notes
 from avsvt.models import load_model
 from avsvt.notes import Note
 from avsvt.recipes.config import FeaturesConfig, NoiseConfig
-from avsvt.recipes.features import VIDEO_FEATURES, extract_features, feature_path
-from avsvt.recipes.systems import FeatureModel, stage1_trainable, stage2_trainable
+from avsvt.recipes.features import extract_features
+from avsvt.recipes.systems import stage1_trainable
 from avsvt.synth.corpus import synth_corpus
-from avsvt.train.datasets import FeatureUtterances, VideoUtterances
+from avsvt.train.datasets import VideoUtterances
 from avsvt.train.evaluate import decode_songs
+from harness import feature_system_notes
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ("COn", "COnP", "COnPOff")
@@ -92,19 +93,7 @@ def video_only(model_path: Path, songs: list[Song]) -> Evaluation:
 
 def stage2(model_path: Path, songs: list[Song], features: Path, stream: str) -> Evaluation:
     """A stage-2 system's notes from the cached features of one noisy condition."""
-    model = load_model(model_path)
-    data = FeatureUtterances(
-        songs,
-        audio_feature_path=lambda s: feature_path(features, s.song_id, stream),
-        video_feature_path=(
-            (lambda s: feature_path(features, s.song_id, VIDEO_FEATURES))
-            if model.uses_video
-            else None
-        ),
-        grid=model.config.grid,
-    )
-    estimates, _ = decode_songs(stage2_trainable(FeatureModel(model)), data)
-    return evaluate(songs, estimates)
+    return evaluate(songs, feature_system_notes(model_path, songs, features, stream))
 
 
 def per_song(evaluation: Evaluation, metric: str) -> np.ndarray:

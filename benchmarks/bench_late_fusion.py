@@ -27,7 +27,6 @@ import torch
 from avsvt.data.audio import read_audio
 from avsvt.data.n20em import load_songs
 from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
-from avsvt.layout import ONSET
 from avsvt.metrics import NoteScores, mean_scores, score_notes
 from avsvt.models.apply import apply_model
 from avsvt.models.checkpoint import load_model
@@ -63,7 +62,7 @@ def main() -> None:
             fused = apply_model(av_model, audio=audio, video=crops)
             video = apply_model(video_model, video=crops)
             posteriors = FramePosteriors.from_logits(fused.values)
-            video_onset = 1.0 / (1.0 + np.exp(-video.values[:, ONSET].astype(np.float64)))
+            video_onset = FramePosteriors.from_logits(video.values).onset_prob
             times_s = np.arange(len(posteriors)) / fused.fps
             video_onset = np.interp(times_s, np.arange(len(video_onset)) / video.fps, video_onset)
             onsets = {

@@ -25,13 +25,8 @@ import torch
 
 from avsvt.data.n20em import load_songs
 from avsvt.evaluation import evaluate_notes
-from avsvt.models import load_model
-from avsvt.recipes.features import VIDEO_FEATURES, feature_path
 from avsvt.recipes.stage1 import split_songs
-from avsvt.recipes.systems import FeatureModel, stage2_trainable
-from avsvt.train.datasets import FeatureUtterances
-from avsvt.train.evaluate import decode_songs
-from harness import run_corpus_root
+from harness import feature_system_notes, run_corpus_root
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISES = ("accomp", "white", "babble", "natural")
@@ -39,19 +34,8 @@ NOISES = ("accomp", "white", "babble", "natural")
 
 def score(model_path: Path, features: Path, condition: str) -> tuple[float, float]:
     """COn and COnPOff F1 (%) of one stage-2 model on the test split's ``condition`` features."""
-    model = load_model(model_path)
     songs = split_songs(load_songs(run_corpus_root(features)), "test")
-    data = FeatureUtterances(
-        songs,
-        audio_feature_path=lambda s: feature_path(features / "features", s.song_id, condition),
-        video_feature_path=(
-            (lambda s: feature_path(features / "features", s.song_id, VIDEO_FEATURES))
-            if model.uses_video
-            else None
-        ),
-        grid=model.config.grid,
-    )
-    estimates, _ = decode_songs(stage2_trainable(FeatureModel(model)), data)
+    estimates = feature_system_notes(model_path, songs, features / "features", condition)
     evaluation = evaluate_notes({s.song_id: (list(s.notes), estimates[s.song_id]) for s in songs})
     return 100 * evaluation.mean.COn.f1, 100 * evaluation.mean.COnPOff.f1
 

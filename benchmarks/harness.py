@@ -215,6 +215,33 @@ def run_corpus_root(run_dir: Path) -> Path:
     return Path(root) if root else run_dir / "corpus"
 
 
+def feature_system_notes(
+    model_path: Path, songs: Sequence[Song], features_dir: Path, stream: str
+) -> dict[str, list[Note]]:
+    """A stage-2 system's notes per song, decoded from cached features (``avsvt run``'s
+    ``features`` step layout): the audio stream ``stream`` (a condition name) and, for an AV
+    system, the video stream."""
+    from avsvt.models import load_model
+    from avsvt.recipes.features import VIDEO_FEATURES, feature_path
+    from avsvt.recipes.systems import FeatureModel, stage2_trainable
+    from avsvt.train.datasets import FeatureUtterances
+    from avsvt.train.evaluate import decode_songs
+
+    model = load_model(model_path)
+    data = FeatureUtterances(
+        list(songs),
+        audio_feature_path=lambda s: feature_path(features_dir, s.song_id, stream),
+        video_feature_path=(
+            (lambda s: feature_path(features_dir, s.song_id, VIDEO_FEATURES))
+            if model.uses_video
+            else None
+        ),
+        grid=model.config.grid,
+    )
+    estimates, _ = decode_songs(stage2_trainable(FeatureModel(model)), data)
+    return estimates
+
+
 def demo_systems(run_dir: Path, condition: str) -> dict[str, Transcribe]:
     """The demo run's stage-2 A and AV transcribers trained in ``condition`` (those that exist)."""
     systems: dict[str, Transcribe] = {}

@@ -149,8 +149,8 @@ def render_face_lips(
 ) -> npt.NDArray[np.uint8]:
     """(n_frames, 96, 96) uint8 mouth crops at 50 fps of a rendered face singing ``plan``.
 
-    The drop-in counterpart of :func:`avsvt.synth.lips.render_lips`; ``varied_articulation`` and
-    ``video_codec`` as :func:`render_face_video`.
+    The drop-in counterpart of :func:`avsvt.synth.lips.render_lips`; ``varied_articulation``,
+    ``video_codec`` and ``weak_onsets`` as :func:`render_face_video`.
     """
     return render_face_video(
         plan,

@@ -43,10 +43,9 @@ class ArticulationStyle:
             (:func:`avsvt.synth.melody.breaths`); at most the rest opening means it stays put.
         weak_onset_max: Each syllable that does not start on a consonant made by the lips (p,
             b, m, f) narrows the mouth less than the style says, by a fraction drawn from
-            ``U(0, weak_onset_max)`` with the
-            generator given to :func:`articulation`: 0 narrows it fully, 1 leaves it at the
-            vowel's opening (a syllable the lips do not show, as /t/, /k/ or /l/ between two
-            open vowels in speech).
+            ``U(0, weak_onset_max)`` with the generator given to :func:`articulation`: 0 narrows
+            it fully, 1 leaves it at the vowel's opening (a syllable the lips do not show, as
+            /t/, /k/ or /l/ between two open vowels in speech).
     """
 
     rest_openness: float = REST_OPENNESS
