@@ -180,15 +180,21 @@ def load_clip(path: Path) -> Clip:
 
 
 def model_onsets(
-    model: object, audio: npt.NDArray[np.float32] | None, crops: npt.NDArray[np.uint8] | None
+    model: object,
+    audio: npt.NDArray[np.float32] | None,
+    crops: npt.NDArray[np.uint8] | None,
+    video_cuts: tuple[int, ...] = (),
 ) -> tuple[FloatArray, FloatArray, float]:
-    """A transcriber's decoded note onsets (s), its onset posterior and the posterior's rate."""
+    """A transcriber's decoded note onsets (s), its onset posterior and the posterior's rate.
+
+    ``video_cuts``: crops at which a new shot starts (the engine reads each shot on its own).
+    """
     from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
     from avsvt.models.apply import apply_model
     from avsvt.models.transcriber import Transcriber
 
     assert isinstance(model, Transcriber)
-    outputs = apply_model(model, audio=audio, video=crops)
+    outputs = apply_model(model, audio=audio, video=crops, video_cuts=video_cuts)
     posteriors = FramePosteriors.from_logits(outputs.values)
     notes = decode_notes(posteriors, DecoderConfig(fps=outputs.fps))
     onsets = np.asarray([n.onset_s for n in notes], dtype=np.float64)

@@ -14,6 +14,12 @@ runs the same front end and models on the copy:
 * **dark**: brightness x0.4 with a lifted black level (a dim room);
 * **compressed**: H.264 at CRF 40 (a poor video call).
 
+Then **one video of all 7 clips, one after another** (H.264, CRF 18; 21 s, a cut to another
+speaker every 3 s, as an edited video cuts between shots), with the clips' audio one after
+another: the front end's shot cuts (:mod:`avsvt.lips.cuts`; 6 are there), and each clip's
+scores on its own 3 s of the long output, with the engine reading each shot on its own (as
+``avsvt transcribe`` does) and without (every shot in the 5-s utterances of one song).
+
 The reference onsets are those of each original clip's audio (``bench_grid.syllable_onsets_s``),
 and so is the audio that the AV model hears drowned in white noise at -10 dB. Scored: onset F1
 (+-100 ms) of the video-only model and of the AV system; what a variant loses against the
@@ -21,6 +27,7 @@ original is what the front end and the model give up on such a video. A check: n
 on it.
 
 Run: .venv/bin/python benchmarks/bench_grid_variants.py [--run runs/demo] [--grid DIR]
+     [--concatenation-only]
 """
 
 from __future__ import annotations
@@ -33,12 +40,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from avsvt.constants import SAMPLE_RATE, VIDEO_FPS
 from bench_grid import (
     DEFAULT_GRID,
     DRONED_SNR_DB,
     ROOT,
+    Clip,
     crops_for_audio,
     drown,
+    fit_crops,
     load_clip,
     model_onsets,
     onset_f1,
@@ -105,11 +115,72 @@ def write_variant(
     write_h264(np.stack([change(frames[p]) for p in picks]), fps, crf, out, container="mp4")
 
 
+def write_concatenation(sources: list[Path], out: Path) -> list[int]:
+    """Every source's frames one after another as one H.264 mp4; each source's frame count."""
+    from avsvt.lips import iter_video_frames
+    from avsvt.synth.codec import write_h264
+
+    parts = [np.stack([frame for frame, _ in iter_video_frames(p)]) for p in sources]
+    write_h264(np.concatenate(parts), SOURCE_FPS, 18, out, container="mp4")
+    return [len(part) for part in parts]
+
+
+def score_concatenation(
+    paths: list[Path],
+    clips: list[Clip],
+    video_model: object,
+    av_model: object,
+    tmp: Path,
+) -> None:
+    """Print the cuts found in the clips played one after another, and the per-clip scores."""
+    from avsvt.lips import mouth_crops_from_video
+
+    out = tmp / "all.mp4"
+    counts = write_concatenation(paths, out)
+    starts_s = np.concatenate([[0.0], np.cumsum(counts) / SOURCE_FPS])
+    audio = np.concatenate(
+        [
+            fit_audio(clip.audio, round((b - a) * SAMPLE_RATE))
+            for clip, a, b in zip(clips, starts_s[:-1], starts_s[1:], strict=True)
+        ]
+    )
+    track = mouth_crops_from_video(out)
+    crops = fit_crops(track.crops, len(audio))
+    drowned = drown(audio, white_noise(len(audio)), DRONED_SNR_DB)
+    truth = [round(s * VIDEO_FPS) for s in starts_s[1:-1]]
+    print(
+        f"\nThe {len(clips)} clips one after another ({len(audio) / SAMPLE_RATE:.1f} s): "
+        f"shot cuts found at crops {list(track.cuts)}, the clips start at {truth}"
+    )
+    print("| engine | video only | AV, white -10 dB |")
+    print("|---|---|---|")
+    for label, cuts in (("each shot on its own", track.cuts), ("one song, cuts ignored", ())):
+        cells = []
+        for model, sound in ((video_model, None), (av_model, drowned)):
+            onsets = model_onsets(model, sound, crops, cuts)[0]
+            f1 = [
+                onset_f1(clip.onsets_s, onsets[(onsets >= a) & (onsets < b)] - a)
+                for clip, a, b in zip(clips, starts_s[:-1], starts_s[1:], strict=True)
+            ]
+            cells.append(f"{np.mean(f1):.2f}")
+        print(f"| {label} | {' | '.join(cells)} |")
+
+
+def fit_audio(audio: npt.NDArray[np.float32], n_samples: int) -> npt.NDArray[np.float32]:
+    """``audio`` cut, or zero-padded, to ``n_samples``."""
+    out = np.zeros(n_samples, dtype=np.float32)
+    out[: min(n_samples, len(audio))] = audio[:n_samples]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "demo")
     parser.add_argument("--grid", type=Path, default=DEFAULT_GRID)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--concatenation-only", action="store_true", help="only the clips one after another"
+    )
     args = parser.parse_args()
 
     import torch
@@ -140,7 +211,8 @@ def main() -> None:
     video_f1, av_f1 = scores([c.crops for c in clips])
     print(f"| the original clips | {video_f1:.2f} | {av_f1:.2f} |")
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (change, fps, crf) in VARIANTS.items():
+        variants = {} if args.concatenation_only else VARIANTS
+        for name, (change, fps, crf) in variants.items():
             all_crops = []
             for path, clip in zip(paths, clips, strict=True):
                 out = Path(tmp) / f"{path.stem}.mp4"
@@ -148,6 +220,7 @@ def main() -> None:
                 all_crops.append(crops_for_audio(out, len(clip.audio)))
             video_f1, av_f1 = scores(all_crops)
             print(f"| {name} | {video_f1:.2f} | {av_f1:.2f} |")
+        score_concatenation(paths, clips, video_model, av_model, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -116,3 +116,18 @@ def test_a_video_of_noise_has_no_face(landmarker, tmp_path, rng, video_writer):
     assert track.missing.all()
     assert np.all(track.crops == MISSING_GREY)
     assert track.gaps_s == (pytest.approx((0.0, 1.0)),)
+
+
+def test_one_clip_is_one_shot(track):
+    assert track.cuts == ()
+
+
+def test_two_speakers_one_after_another_cut_where_the_second_starts(
+    landmarker, grid, tmp_path, video_writer
+):
+    first, _, _ = read_video_frames(clip(grid, CLIPS[0]))
+    second, _, _ = read_video_frames(clip(grid, CLIPS[1]))
+    path = video_writer(tmp_path / "two.mp4", np.concatenate([first, second]), fps=Fraction(25))
+    track = mouth_crops_from_video(path, landmarker=landmarker)
+    assert track.cuts == (2 * len(first),)  # 25 fps source, 50 fps crops
+    assert track.face_found and not track.missing.any()

@@ -117,3 +117,64 @@ def test_stage_2_features_give_what_the_whole_model_gives_on_raw_inputs():
         model, audio=audio_features, video=video_features, features=True, n_samples=n
     ).values
     np.testing.assert_allclose(from_features, raw, atol=1e-5)
+
+
+def test_a_lip_reading_model_reads_each_shot_as_a_song_of_its_own():
+    model = tiny("video")
+    crops = lips(620)
+    shots = [(0, 200), (200, 430), (430, 620)]
+    expected = np.concatenate([apply_model(model, video=crops[a:b]).values for a, b in shots])
+    out = apply_model(model, video=crops, video_cuts=[200, 430])
+    assert out.fps == 50.0
+    np.testing.assert_allclose(out.values, expected, atol=1e-5)
+    assert not np.allclose(out.values, apply_model(model, video=crops).values, atol=1e-3)
+
+
+def test_an_audio_visual_model_splits_audio_and_video_at_a_cut():
+    model = tiny("audio_visual")
+    audio, crops = noise(int(12.4 * SR)), lips(620)
+    # a cut at crop 300 (6 s): sample 96 000, audio-grid frame round(6 * 49.8) = 299
+    first = apply_model(model, audio=audio[:96_000], video=crops[:300]).values
+    second = apply_model(model, audio=audio[96_000:], video=crops[300:]).values
+    out = apply_model(model, audio=audio, video=crops, video_cuts=[300]).values
+    assert out.shape == apply_model(model, audio=audio, video=crops).values.shape
+    assert len(first) + len(second) == len(out)
+    np.testing.assert_allclose(out, np.concatenate([first, second]), atol=1e-5)
+
+
+@pytest.mark.parametrize("cut", [25, 99, 250, 301, 595])
+def test_any_cut_keeps_the_length_and_the_frame_times_of_one_pass(cut):
+    model = tiny("audio_visual")
+    audio, crops = noise(int(12.4 * SR)), lips(620)
+    whole = apply_model(model, audio=audio, video=crops)
+    split = apply_model(model, audio=audio, video=crops, video_cuts=[cut])
+    assert split.values.shape == whole.values.shape and split.fps == whole.fps
+    # the second shot starts on the grid frame nearest the cut's time
+    start = round(cut / 50.0 * whole.fps)
+    part = apply_model(model, audio=audio[cut * 320 :], video=crops[cut:]).values
+    n = min(len(part), len(split.values) - start) - 1
+    np.testing.assert_allclose(split.values[start : start + n], part[:n], atol=1e-5)
+
+
+def test_models_that_do_not_read_lips_ignore_cuts():
+    audio, crops = noise(int(6 * SR)), lips(300)
+    for model in (tiny("audio"), tiny("audio_visual", takes_video=False)):
+        np.testing.assert_array_equal(
+            apply_model(model, audio=audio, video=crops, video_cuts=[100]).values,
+            apply_model(model, audio=audio, video=crops).values,
+        )
+
+
+def test_a_cut_that_leaves_a_shot_under_half_a_second_is_not_made():
+    model = tiny("video")
+    crops = lips(620)
+    whole = apply_model(model, video=crops).values
+    for cuts in ([1], [619], [24], [596], [0, 620, 700, -5]):
+        np.testing.assert_array_equal(
+            apply_model(model, video=crops, video_cuts=cuts).values, whole
+        )
+    # of two cuts 10 crops apart the first is kept, and the second shot runs on from it
+    np.testing.assert_array_equal(
+        apply_model(model, video=crops, video_cuts=[200, 210]).values,
+        apply_model(model, video=crops, video_cuts=[200]).values,
+    )

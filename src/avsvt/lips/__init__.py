@@ -7,10 +7,12 @@ from avsvt.lips.io import iter_video_frames, read_video_audio, read_video_frames
 from avsvt.lips.landmarks import FaceLandmarker, lip_landmark_ids
 from avsvt.lips.pipeline import (
     LipTrack,
+    VideoScan,
     detect_face_landmarks,
     lip_track_from_npy,
     mouth_crops_from_landmarks,
     mouth_crops_from_video,
+    scan_video,
 )
 from avsvt.lips.strip import save_crop_strip
 from avsvt.lips.timing import nearest_frame_indices, output_times_s, source_duration_s
@@ -18,6 +20,7 @@ from avsvt.lips.timing import nearest_frame_indices, output_times_s, source_dura
 __all__ = [
     "FaceLandmarker",
     "LipTrack",
+    "VideoScan",
     "detect_face_landmarks",
     "iter_video_frames",
     "lip_landmark_ids",
@@ -29,6 +32,7 @@ __all__ = [
     "read_video_audio",
     "read_video_frames",
     "save_crop_strip",
+    "scan_video",
     "source_duration_s",
     "video_fps",
 ]

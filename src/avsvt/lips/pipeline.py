@@ -5,7 +5,8 @@ Steps (after AV-HuBERT's preparation, reference-system.md section 9.1):
 1. decode the frames with their timestamps (:mod:`avsvt.lips.io`) and find face-mesh landmarks
    on each (:mod:`avsvt.lips.landmarks`);
 2. interpolate gaps up to ``max_gap_s`` linearly in time; longer gaps are reported and masked;
-3. smooth the landmarks with a centred moving mean of ``smooth_window_s``;
+3. find the shot cuts (:mod:`avsvt.lips.cuts`) and smooth the landmarks with a centred moving
+   mean of ``smooth_window_s`` within each shot;
 4. per frame, align the stable points (eye corners, nose tip) to a reference by a similarity
    transform and cut a ``96x96`` grayscale patch centred on the mean of the lip landmarks;
 5. resample to 50 fps by time: output frame ``k`` (at ``k / 50`` s on the container axis, the axis
@@ -18,7 +19,7 @@ Frames are decoded twice (landmarks, then crops) so memory stays bounded for lon
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import numpy.typing as npt
 from avsvt.constants import VIDEO_FPS, VIDEO_MEAN, VIDEO_ROI_SIDE
 from avsvt.data.video import read_video
 from avsvt.errors import DataError
+from avsvt.lips.cuts import detect_cuts, frame_thumbnail, thumbnail_change
 from avsvt.lips.geometry import (
     FloatArray,
     crop_transform,
@@ -62,6 +64,8 @@ class LipTrack:
             transcriber should fall back to audio only).
         source_fps: Nominal frame rate of the source (50.0 for pre-cropped ``.npy`` videos).
         fps: Frame rate of ``crops``.
+        cuts: Crops (indices, sorted, each >= 1) at which a new shot starts
+            (:mod:`avsvt.lips.cuts`); empty for a single shot.
     """
 
     crops: npt.NDArray[np.uint8]
@@ -70,6 +74,7 @@ class LipTrack:
     face_found: bool
     source_fps: float
     fps: float = VIDEO_FPS
+    cuts: tuple[int, ...] = ()
 
     @property
     def n_frames(self) -> int:
@@ -82,18 +87,29 @@ class LipTrack:
         return self.n_frames / self.fps
 
 
-def detect_face_landmarks(
-    path: str | Path, landmarker: FaceLandmarker | None = None
-) -> tuple[FloatArray, npt.NDArray[np.float64], float]:
-    """Face-mesh landmarks of every frame of a video file.
+@dataclass(frozen=True)
+class VideoScan:
+    """What one decoding pass over a video file finds (:func:`scan_video`).
+
+    Attributes:
+        landmarks: (T, 468, 2) pixel landmarks, NaN rows where no face was found.
+        times_s: (T,) frame times on the container axis.
+        fps: The nominal frame rate.
+        cuts: Source frames (sorted, each >= 1) at which a new shot starts.
+    """
+
+    landmarks: FloatArray
+    times_s: npt.NDArray[np.float64]
+    fps: float
+    cuts: tuple[int, ...]
+
+
+def scan_video(path: str | Path, landmarker: FaceLandmarker | None = None) -> VideoScan:
+    """Face-mesh landmarks and shot cuts of every frame of a video file, in one decoding pass.
 
     Args:
         path: A video file.
         landmarker: A reusable :class:`FaceLandmarker` (reset here); a new one when omitted.
-
-    Returns:
-        ``(landmarks, timestamps_s, fps)``: (T, 468, 2) pixel landmarks (NaN rows where no face
-        was found), (T,) frame times on the container axis, and the nominal frame rate.
 
     Raises:
         DataError: Unreadable file, no video stream or no frames.
@@ -105,16 +121,39 @@ def detect_face_landmarks(
     detector.reset()
     points: list[FloatArray] = []
     times_s: list[float] = []
+    changes: list[float] = []
+    previous = None
     try:
         for frame, time_s in iter_video_frames(path):
             points.append(detector.landmarks(frame))
             times_s.append(time_s)
+            thumb = frame_thumbnail(frame)
+            changes.append(0.0 if previous is None else thumbnail_change(previous, thumb))
+            previous = thumb
     finally:
         if owned:
             detector.close()
     if not points:
         raise DataError("the video stream has no frames", path=path)
-    return np.stack(points), np.asarray(times_s, dtype=np.float64), fps
+    return VideoScan(
+        np.stack(points), np.asarray(times_s, dtype=np.float64), fps, tuple(detect_cuts(changes))
+    )
+
+
+def detect_face_landmarks(
+    path: str | Path, landmarker: FaceLandmarker | None = None
+) -> tuple[FloatArray, npt.NDArray[np.float64], float]:
+    """Face-mesh landmarks of every frame of a video file (:func:`scan_video` without the cuts).
+
+    Returns:
+        ``(landmarks, timestamps_s, fps)``: (T, 468, 2) pixel landmarks (NaN rows where no face
+        was found), (T,) frame times on the container axis, and the nominal frame rate.
+
+    Raises:
+        DataError: Unreadable file, no video stream or no frames.
+    """
+    scan = scan_video(path, landmarker)
+    return scan.landmarks, scan.times_s, scan.fps
 
 
 def mouth_crops_from_landmarks(
@@ -128,6 +167,7 @@ def mouth_crops_from_landmarks(
     smooth_window_s: float = DEFAULT_SMOOTH_WINDOW_S,
     side: int = VIDEO_ROI_SIDE,
     lip_ids: tuple[int, ...] | None = None,
+    cuts: Sequence[int] = (),
 ) -> LipTrack:
     """Mouth crops at ``fps`` from frames and their landmarks (steps 2-5 of the module doc).
 
@@ -142,6 +182,8 @@ def mouth_crops_from_landmarks(
         smooth_window_s: Length of the centred moving mean over landmarks.
         side: Crop side in pixels.
         lip_ids: Lip landmark indices; defaults to the face mesh's ``FACEMESH_LIPS``.
+        cuts: Source frames at which a new shot starts (:class:`VideoScan`): the landmarks are
+            smoothed within each shot, and the track's ``cuts`` are the first crops of each.
 
     Returns:
         The :class:`LipTrack`, with ``round(duration * fps)`` crops where the duration is the last
@@ -161,10 +203,15 @@ def mouth_crops_from_landmarks(
         rate = 1.0 / max(float(np.median(np.diff(times))), 1e-3)
     else:
         rate = VIDEO_FPS
-    smoothed = smooth_landmarks(report.filled, max(1, round(smooth_window_s * rate)))
+    window = max(1, round(smooth_window_s * rate))
+    bounds = [0, *sorted({int(c) for c in cuts if 0 < c < len(times)}), len(times)]
+    shots = zip(bounds[:-1], bounds[1:], strict=True)
+    smoothed = np.concatenate([smooth_landmarks(report.filled[a:b], window) for a, b in shots])
 
     out_times = output_times_s(duration_s, fps)
     source_index = nearest_frame_indices(times, out_times)
+    # a shot's first crop: the first output frame shown from the shot's first source frame or later
+    out_cuts = sorted({int(np.searchsorted(source_index, c)) for c in bounds[1:-1]})
     crops = np.full((out_times.size, side, side), MISSING_GREY, dtype=np.uint8)
     missing = report.missing[source_index]
     wanted = set(source_index[~missing].tolist())
@@ -184,6 +231,7 @@ def mouth_crops_from_landmarks(
         face_found=face_found,
         source_fps=float(source_fps),
         fps=float(fps),
+        cuts=tuple(k for k in out_cuts if 0 < k < out_times.size),
     )
 
 
@@ -218,16 +266,17 @@ def mouth_crops_from_video(
         DataError: Unreadable file, no video stream or no frames.
     """
     path = Path(path)
-    points, times, source_fps = detect_face_landmarks(path, landmarker)
+    scan = scan_video(path, landmarker)
     track = mouth_crops_from_landmarks(
         (frame for frame, _ in iter_video_frames(path)),
-        points,
-        times,
-        source_fps=source_fps,
+        scan.landmarks,
+        scan.times_s,
+        source_fps=scan.fps,
         fps=fps,
         max_gap_s=max_gap_s,
         smooth_window_s=smooth_window_s,
         side=side,
+        cuts=scan.cuts,
     )
     # said at DEBUG only: the track carries it, and its user (``avsvt transcribe``) reports it
     if not track.face_found:

@@ -31,11 +31,20 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from avsvt.constants import SILENT_OCTAVE, SILENT_PITCH_CLASS
+from avsvt.constants import (
+    SAMPLE_RATE,
+    SILENT_OCTAVE,
+    SILENT_PITCH_CLASS,
+    VIDEO_FPS,
+    n_ssl_frames,
+)
 from avsvt.errors import DataError
 from avsvt.layout import N_OUTPUTS
 from avsvt.models.transcriber import Transcriber
 from avsvt.utterances import UtteranceGrid, UtteranceSpan
+
+MIN_SHOT_S = 0.5
+"""The shortest shot :func:`apply_model` reads on its own (``video_cuts``)."""
 
 SILENCE_LABEL = (0, 1, SILENT_OCTAVE, SILENT_PITCH_CLASS)
 """The label row of a silent frame (also what padding rows of a label batch hold)."""
@@ -300,6 +309,7 @@ def apply_model(
     n_samples: int | None = None,
     batch_size: int = 8,
     on_batch: Callable[[int], None] | None = None,
+    video_cuts: Sequence[int] = (),
 ) -> FrameOutputs:
     """Run a transcriber over one whole song: stitched (T, 20) logits on its frame grid.
 
@@ -313,6 +323,11 @@ def apply_model(
         n_samples: The song's length in samples (see :func:`song_utterance_inputs`).
         batch_size: Utterances per forward pass.
         on_batch: Progress callback, called with the number of utterances of each batch.
+        video_cuts: Video frames at which a new shot starts (:attr:`avsvt.lips.LipTrack.cuts`).
+            A model that reads the lips runs on each shot as on a song of its own (raw inputs
+            only), so no utterance holds two shots; each shot's outputs are placed at its start
+            time. A shot under :data:`MIN_SHOT_S` is read with its neighbour. Models without
+            video ignore the cuts.
 
     Raises:
         DataError: The model needs a stream it was not given.
@@ -322,6 +337,10 @@ def apply_model(
     if not model.config.uses_audio:
         audio = None
     check_inputs(model, audio, video)
+    if video is not None and video_cuts and not features:
+        shots = _shot_bounds(video_cuts, len(video))
+        if len(shots) > 2:
+            return _apply_by_shot(model, audio, video, shots, batch_size, on_batch)
     model.eval()
     device = next(model.parameters()).device
     items = song_utterance_inputs(
@@ -333,6 +352,68 @@ def apply_model(
 
     pieces = run_utterances(items, forward, batch_size=batch_size, device=device, on_batch=on_batch)
     return FrameOutputs(stitch(pieces, N_OUTPUTS), model.frame_rate)
+
+
+def _shot_bounds(cuts: Sequence[int], n_frames: int) -> list[int]:
+    """``[0, cut, ..., n_frames]``: the shots' first video frames and the end.
+
+    A cut that would leave a shot shorter than :data:`MIN_SHOT_S` (after the previous kept cut,
+    or before the end) is dropped: that stretch is read with its neighbour.
+    """
+    shortest = round(MIN_SHOT_S * VIDEO_FPS)
+    bounds = [0]
+    for cut in sorted({int(c) for c in cuts}):
+        if cut - bounds[-1] >= shortest and n_frames - cut >= shortest:
+            bounds.append(cut)
+    return [*bounds, n_frames]
+
+
+def _apply_by_shot(
+    model: Transcriber,
+    audio: npt.NDArray[np.generic] | None,
+    video: npt.NDArray[np.generic],
+    bounds: list[int],
+    batch_size: int,
+    on_batch: Callable[[int], None] | None,
+) -> FrameOutputs:
+    """:func:`apply_model` on each shot's stretch of the song, placed at the shot's start.
+
+    The song's output length is the one a single pass would give. A shot's outputs fill the
+    frames from its start to the next shot's (times on the model's grid); a shot whose own pass
+    gives a frame fewer repeats its last frame.
+    """
+    grid = model.config.grid
+    n_samples = len(audio) if audio is not None else grid.samples_of_video(len(video))
+    samples_per_frame = SAMPLE_RATE / grid.video_fps
+    spans = grid.spans("", n_samples=n_samples, n_video_frames=len(video))
+    rate = model.frame_rate
+    if model.config.uses_audio:  # the audio grid: the encoder's frames of each utterance
+        n_out = sum(n_ssl_frames(span.samples.stop - span.samples.start) for span in spans)
+    else:
+        n_out = sum(span.video_frames.stop - span.video_frames.start for span in spans)
+    values = np.zeros((n_out, N_OUTPUTS), dtype=np.float32)
+    starts = [min(n_out, round(b / grid.video_fps * rate)) for b in bounds[:-1]] + [n_out]
+    for k, (first, last) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        part_audio = None
+        if audio is not None:
+            stop = len(audio) if last == bounds[-1] else round(last * samples_per_frame)
+            part_audio = audio[round(first * samples_per_frame) : stop]
+        part = apply_model(
+            model,
+            audio=part_audio,
+            video=video[first:last],
+            batch_size=batch_size,
+            on_batch=on_batch,
+        ).values
+        lo, hi = starts[k], starts[k + 1]
+        if hi <= lo:
+            continue
+        if len(part) == 0:
+            raise DataError(f"a shot of {last - first} video frames gave no output frames")
+        take = min(len(part), hi - lo)
+        values[lo : lo + take] = part[:take]
+        values[lo + take : hi] = part[take - 1]
+    return FrameOutputs(values, rate)
 
 
 def encode_song(

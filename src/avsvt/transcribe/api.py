@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from avsvt.constants import SAMPLE_RATE
+from avsvt.constants import SAMPLE_RATE, VIDEO_FPS
 from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes, refine_pitch_with_f0
 from avsvt.errors import DataError
 from avsvt.f0 import yin
@@ -42,6 +43,8 @@ class TranscriptionResult:
         duration_s: Length of the audio.
         used_video: Whether lip video informed the notes.
         video_gaps_s: Time ranges where the face was lost (treated as missing video).
+        video_cuts_s: Times at which the video cuts to a new shot; each shot's lips were read
+            on their own (:mod:`avsvt.lips.cuts`).
         seconds: Wall-clock transcription time.
         messages: Human-readable remarks (fallbacks, repairs).
     """
@@ -50,6 +53,7 @@ class TranscriptionResult:
     duration_s: float
     used_video: bool
     video_gaps_s: list[tuple[float, float]] = field(default_factory=list)
+    video_cuts_s: list[float] = field(default_factory=list)
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
 
@@ -68,6 +72,7 @@ def transcribe_array(
     f0_pitch: bool = False,
     batch_size: int = 8,
     enhance: bool = False,
+    video_cuts: Sequence[int] = (),
 ) -> list[Note]:
     """Transcribe 16 kHz mono audio (and 50 fps crops aligned with it) with ``predictor``.
 
@@ -83,6 +88,8 @@ def transcribe_array(
         batch_size: Utterances per forward pass of a model.
         enhance: First clean the audio with DeepFilterNet3 (:mod:`avsvt.enhance`): helps the f0
             tracker in steady noise; a speech model, it can weaken long held notes.
+        video_cuts: Crops at which the video cuts to a new shot (:attr:`LipTrack.cuts
+            <avsvt.lips.LipTrack.cuts>`); a model that reads the lips reads each shot on its own.
 
     Returns:
         Notes sorted by onset.
@@ -109,7 +116,9 @@ def transcribe_array(
         return predictor.transcribe(audio)
     from avsvt.models.apply import apply_model
 
-    outputs = apply_model(predictor, audio=audio, video=video, batch_size=batch_size)
+    outputs = apply_model(
+        predictor, audio=audio, video=video, batch_size=batch_size, video_cuts=video_cuts
+    )
     notes = decode_notes(
         FramePosteriors.from_logits(outputs.values), decoder or DecoderConfig(fps=outputs.fps)
     )
@@ -129,17 +138,26 @@ def timed_transcription(
     messages: list[str] | None = None,
     video_gaps_s: list[tuple[float, float]] | None = None,
     enhance: bool = False,
+    video_cuts: Sequence[int] = (),
 ) -> TranscriptionResult:
     """Run :func:`transcribe_array` and wrap the notes with timing information."""
     start = time.perf_counter()
     notes = transcribe_array(
-        audio, predictor, video=video, decoder=decoder, f0_pitch=f0_pitch, enhance=enhance
+        audio,
+        predictor,
+        video=video,
+        decoder=decoder,
+        f0_pitch=f0_pitch,
+        enhance=enhance,
+        video_cuts=video_cuts,
     )
+    used_video = video is not None and predictor.uses_video
     return TranscriptionResult(
         notes=notes,
         duration_s=len(audio) / SAMPLE_RATE,
-        used_video=video is not None and predictor.uses_video,
+        used_video=used_video,
         video_gaps_s=video_gaps_s or [],
+        video_cuts_s=[k / VIDEO_FPS for k in video_cuts] if used_video else [],
         seconds=time.perf_counter() - start,
         messages=messages or [],
     )
@@ -185,12 +203,14 @@ def transcribe_file(
         )
     samples = load_audio(audio)
     crops, messages, gaps = None, [], []
+    cuts: tuple[int, ...] = ()
     if video is not None:
         if not predictor.uses_video:
             messages.append("the model does not consume video: the video is ignored")
         else:
             aligned = load_video(video, len(samples))
             crops, messages, gaps = aligned.crops, list(aligned.messages), aligned.gaps_s
+            cuts = aligned.cuts
             if crops is None and video_only:
                 raise DataError(
                     "no face found: a video-only model has nothing to transcribe", path=video
@@ -204,4 +224,5 @@ def transcribe_file(
         messages=messages,
         video_gaps_s=gaps,
         enhance=enhance,
+        video_cuts=cuts,
     )

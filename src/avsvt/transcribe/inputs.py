@@ -7,7 +7,8 @@ Documented fallbacks (each reported in the result's messages):
 
 * no face found in the whole video: transcribe from audio only;
 * face lost for longer than the interpolation limit: those frames are missing video (neutral grey);
-* video shorter than the audio: the rest is missing video; longer: cut to the audio.
+* video shorter than the audio: the rest is missing video; longer: cut to the audio;
+* a video that cuts from shot to shot: each shot's lips are read on their own (``cuts``).
 """
 
 from __future__ import annotations
@@ -38,12 +39,16 @@ def load_audio(path: str | Path) -> npt.NDArray[np.float32]:
 
 @dataclass(frozen=True)
 class AlignedVideo:
-    """Mouth crops covering exactly the audio (50 fps), the missing-frame mask and remarks."""
+    """Mouth crops covering exactly the audio (50 fps), the missing-frame mask and remarks.
+
+    ``cuts`` are the crops at which a new shot starts (:attr:`avsvt.lips.LipTrack.cuts`).
+    """
 
     crops: npt.NDArray[np.uint8] | None
     missing: npt.NDArray[np.bool_] | None
     gaps_s: list[tuple[float, float]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    cuts: tuple[int, ...] = ()
 
 
 def load_video(path: str | Path, n_audio_samples: int) -> AlignedVideo:
@@ -80,4 +85,12 @@ def load_video(path: str | Path, n_audio_samples: int) -> AlignedVideo:
         pad = np.full((n_frames - len(crops), *crops.shape[1:]), MISSING_GREY, dtype=np.uint8)
         crops = np.concatenate([crops, pad])
         missing = np.concatenate([missing, np.ones(len(pad), dtype=bool)])
-    return AlignedVideo(crops, missing, [(float(a), float(b)) for a, b in gaps], messages)
+    cuts = tuple(k for k in track.cuts if k < n_frames)
+    if cuts:
+        at = ", ".join(f"{k / VIDEO_FPS:.2f}" for k in cuts[:3])
+        at += ", ..." if len(cuts) > 3 else ""
+        messages.append(
+            f"{path.name}: the video cuts to a new shot {len(cuts)} time(s) (at {at} s); "
+            "each shot's lips are read on their own"
+        )
+    return AlignedVideo(crops, missing, [(float(a), float(b)) for a, b in gaps], messages, cuts)

@@ -272,6 +272,7 @@ def _render(
                 "duration_s": result.duration_s,
                 "used_video": result.used_video,
                 "video_gaps_s": [list(gap) for gap in result.video_gaps_s],
+                "video_cuts_s": result.video_cuts_s,
                 "seconds": round(result.seconds, 4),
                 "messages": result.messages,
             },
