@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from avsvt.constants import SAMPLE_RATE, VIDEO_FPS
+from avsvt.data.audio import fit_length
 from bench_grid import (
     DEFAULT_GRID,
     DRONED_SNR_DB,
@@ -140,7 +141,7 @@ def score_concatenation(
     starts_s = np.concatenate([[0.0], np.cumsum(counts) / SOURCE_FPS])
     audio = np.concatenate(
         [
-            fit_audio(clip.audio, round((b - a) * SAMPLE_RATE))
+            fit_length(clip.audio, round((b - a) * SAMPLE_RATE))
             for clip, a, b in zip(clips, starts_s[:-1], starts_s[1:], strict=True)
         ]
     )
@@ -164,13 +165,6 @@ def score_concatenation(
             ]
             cells.append(f"{np.mean(f1):.2f}")
         print(f"| {label} | {' | '.join(cells)} |")
-
-
-def fit_audio(audio: npt.NDArray[np.float32], n_samples: int) -> npt.NDArray[np.float32]:
-    """``audio`` cut, or zero-padded, to ``n_samples``."""
-    out = np.zeros(n_samples, dtype=np.float32)
-    out[: min(n_samples, len(audio))] = audio[:n_samples]
-    return out
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+from avsvt.data.audio import fit_length
 from avsvt.errors import AvsvtError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -156,15 +157,6 @@ def _check_audio(audio: npt.ArrayLike, sample_rate: int) -> npt.NDArray[np.float
     return array.astype(np.float64, copy=False)
 
 
-def _fit_length(x: npt.NDArray[np.float32], n: int) -> AudioArray:
-    """``x`` cut or zero-padded to ``n`` samples (resampling round trips may differ by one)."""
-    if len(x) >= n:
-        return np.ascontiguousarray(x[:n], dtype=np.float32)
-    out = np.zeros(n, dtype=np.float32)
-    out[: len(x)] = x
-    return out
-
-
 class Enhancer:
     """DeepFilterNet3 noise suppression for mono audio at any sample rate.
 
@@ -247,7 +239,7 @@ class Enhancer:
         y48 = self._process_48k(np.asarray(x48, dtype=np.float32))
         if sample_rate != DF_SAMPLE_RATE:
             y48 = soxr.resample(y48, DF_SAMPLE_RATE, sample_rate, quality=RESAMPLE_QUALITY)
-        out = _fit_length(np.asarray(y48, dtype=np.float32) / np.float32(gain), n)
+        out = fit_length(np.asarray(y48, dtype=np.float32) / np.float32(gain), n)
         logger.debug(
             "DeepFilterNet: %.2f s of audio at %d Hz in %.2f s",
             n / sample_rate,

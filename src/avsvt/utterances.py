@@ -27,6 +27,7 @@ This module imports no torch: configs and the data layer use it too.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from avsvt.constants import (
@@ -35,6 +36,25 @@ from avsvt.constants import (
     VIDEO_FPS,
     n_ssl_frames,
 )
+
+MIN_SHOT_S = 0.5
+"""The shortest shot of a video that is read on its own (:func:`shot_bounds`)."""
+
+
+def shot_bounds(cuts: Iterable[int], n_frames: int, fps: float) -> list[int]:
+    """``[0, cut, ..., n_frames]``: the first frame of each shot of a video, and its end.
+
+    ``cuts`` are the frames at which a new shot starts (any order). A cut that would leave a
+    shot shorter than :data:`MIN_SHOT_S` (after the previous kept cut, or before the end) is
+    dropped, so that stretch belongs to its neighbour; so is any cut outside ``1..n_frames-1``.
+    Applying the rule to the cuts it keeps keeps them all.
+    """
+    shortest = max(1, round(MIN_SHOT_S * fps))
+    bounds = [0]
+    for cut in sorted({int(c) for c in cuts}):
+        if cut - bounds[-1] >= shortest and n_frames - cut >= shortest:
+            bounds.append(cut)
+    return [*bounds, max(n_frames, 0)]
 
 
 def n_utterances(duration_s: float, utterance_s: float = UTTERANCE_S) -> int:

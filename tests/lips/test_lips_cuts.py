@@ -62,8 +62,8 @@ def test_a_slow_pan_over_one_picture_is_one_shot(rng):
 
 
 def test_the_track_cuts_map_to_crops_and_each_shot_is_smoothed_alone(rng):
-    # 25 fps source, 40 frames; landmarks of a face that jumps 40 px to the right at frame 30
-    n, cut = 40, 30
+    # 25 fps source, 60 frames; landmarks of a face that jumps 40 px to the right at frame 30
+    n, cut = 60, 30
     base = np.stack(
         [rng.uniform(40.0, 90.0, 468), rng.uniform(30.0, 70.0, 468)], axis=1
     )  # (468, 2) x, y
@@ -71,7 +71,7 @@ def test_the_track_cuts_map_to_crops_and_each_shot_is_smoothed_alone(rng):
     points[cut:, :, 0] += 40.0
     times = np.arange(n) / 25.0
     frames = [textured(rng, 128, 192) for _ in range(n)]
-    whole = mouth_crops_from_landmarks(frames, points, times, source_fps=25.0, cuts=[cut])
+    whole = mouth_crops_from_landmarks(frames, points, times, source_fps=25.0, cut_frames=[cut])
     assert whole.cuts == (2 * cut,)  # the 50 fps crop shown from source frame 30 on
     # each shot alone gives the same crops as the track cut there: no landmark of one shot
     # reaches the other through the smoothing window
@@ -91,6 +91,50 @@ def test_cuts_outside_the_video_are_ignored(rng, bad):
     points = np.repeat(rng.uniform(30.0, 90.0, (1, 468, 2)), 40, axis=0)
     frames = [textured(rng, 128, 192) for _ in range(40)]
     track = mouth_crops_from_landmarks(
-        frames, points, np.arange(40) / 25.0, source_fps=25.0, cuts=[bad]
+        frames, points, np.arange(40) / 25.0, source_fps=25.0, cut_frames=[bad]
     )
     assert track.cuts == ()
+
+
+def test_at_30_fps_a_cut_starts_at_the_first_crop_that_shows_the_new_shot(rng):
+    points = np.repeat(rng.uniform(30.0, 90.0, (1, 468, 2)), 90, axis=0)
+    frames = [textured(rng, 128, 192) for _ in range(90)]
+    track = mouth_crops_from_landmarks(
+        frames, points, np.arange(90) / 30.0, source_fps=30.0, cut_frames=[31]
+    )
+    # crop 50 (1.00 s) shows source frame 30 (1.000 s); crop 51 (1.02 s) is nearest to frame 31
+    # (1.033 s, against frame 30 at 1.000 s)
+    assert track.cuts == (51,)
+
+
+def test_a_face_lost_across_a_cut_is_filled_from_its_own_shot(rng):
+    n, cut = 60, 30
+    base = np.stack([rng.uniform(40.0, 90.0, 468), rng.uniform(30.0, 70.0, 468)], axis=1)
+    points = np.repeat(base[None], n, axis=0)
+    points[cut:, :, 0] += 40.0
+    points[cut - 2 : cut + 3] = np.nan  # 0.2 s without a face, 2 frames before the cut, 3 after
+    times = np.arange(n) / 25.0
+    frames = [textured(rng, 128, 192) for _ in range(n)]
+    track = mouth_crops_from_landmarks(frames, points, times, source_fps=25.0, cut_frames=[cut])
+    assert not track.missing.any() and track.gaps_s == ()
+    first = mouth_crops_from_landmarks(frames[:cut], points[:cut], times[:cut], source_fps=25.0)
+    second = mouth_crops_from_landmarks(
+        frames[cut:], points[cut:], times[cut:] - times[cut], source_fps=25.0
+    )
+    np.testing.assert_array_equal(track.crops, np.concatenate([first.crops, second.crops]))
+
+
+def test_a_shot_without_any_face_is_a_gap_and_the_shot_before_keeps_its_short_loss_filled(rng):
+    n, cut = 60, 30
+    points = np.repeat(rng.uniform(30.0, 90.0, (1, 468, 2)), n, axis=0)
+    points[24:] = np.nan  # the face is lost 6 frames before the cut and never found again
+    frames = [textured(rng, 128, 192) for _ in range(n)]
+    track = mouth_crops_from_landmarks(
+        frames, points, np.arange(n) / 25.0, source_fps=25.0, cut_frames=[cut]
+    )
+    # the first shot's last 0.24 s are a short loss at its end (held, as at a video's end);
+    # the second shot has no face at all: it is missing, from the cut to the end
+    assert track.gaps_s == (pytest.approx((1.2, 2.4)),)
+    assert not track.missing[:60].any() and track.missing[60:].all()
+    uncut = mouth_crops_from_landmarks(frames, points, np.arange(n) / 25.0, source_fps=25.0)
+    assert uncut.gaps_s == (pytest.approx((0.96, 2.4)),)

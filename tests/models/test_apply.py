@@ -149,10 +149,16 @@ def test_any_cut_keeps_the_length_and_the_frame_times_of_one_pass(cut):
     whole = apply_model(model, audio=audio, video=crops)
     split = apply_model(model, audio=audio, video=crops, video_cuts=[cut])
     assert split.values.shape == whole.values.shape and split.fps == whole.fps
-    # the second shot starts on the grid frame nearest the cut's time
+    # the first shot from the start; where its own pass is a frame short, its last frame again
+    first = apply_model(model, audio=audio[: cut * 320], video=crops[:cut]).values
+    np.testing.assert_allclose(split.values[: len(first)], first, atol=1e-5)
+    # the second shot from the grid frame nearest the cut's time (cut / 50 s at 49.8 fps)
     start = round(cut / 50.0 * whole.fps)
+    assert start - len(first) in (0, 1)
+    if start > len(first):
+        np.testing.assert_allclose(split.values[len(first)], first[-1], atol=1e-5)
     part = apply_model(model, audio=audio[cut * 320 :], video=crops[cut:]).values
-    n = min(len(part), len(split.values) - start) - 1
+    n = min(len(part), len(split.values) - start)
     np.testing.assert_allclose(split.values[start : start + n], part[:n], atol=1e-5)
 
 
@@ -178,3 +184,34 @@ def test_a_cut_that_leaves_a_shot_under_half_a_second_is_not_made():
         apply_model(model, video=crops, video_cuts=[200, 210]).values,
         apply_model(model, video=crops, video_cuts=[200]).values,
     )
+
+
+def test_shots_start_only_where_there_is_audio_and_the_last_takes_the_rest():
+    model = tiny("audio_visual")
+    audio, crops = noise(6 * SR), lips(620)  # the video runs 6.4 s past the audio
+    whole = apply_model(model, audio=audio, video=crops).values
+    # a cut at 8 s starts no shot: no audio goes with it
+    np.testing.assert_array_equal(
+        apply_model(model, audio=audio, video=crops, video_cuts=[400]).values, whole
+    )
+    split = apply_model(model, audio=audio, video=crops, video_cuts=[200]).values
+    first = apply_model(model, audio=audio[:64_000], video=crops[:200]).values
+    second = apply_model(model, audio=audio[64_000:], video=crops[200:]).values
+    assert split.shape == whole.shape == (299, 20)
+    shots = np.concatenate([first, second])  # 199 + 99 frames: the last shot's slot is 100
+    assert len(shots) == 298
+    np.testing.assert_allclose(split[:298], shots, atol=1e-5)
+    np.testing.assert_allclose(split[298], second[-1], atol=1e-5)
+
+
+def test_cuts_need_raw_inputs_of_the_whole_song():
+    model = tiny("video")
+    with pytest.raises(ValueError, match="video_cuts"):
+        apply_model(model, video=lips(300), n_samples=6 * SR, video_cuts=[100])
+
+
+def test_progress_counts_the_utterances_of_every_shot():
+    model = tiny("video")
+    seen: list[int] = []
+    apply_model(model, video=lips(620), video_cuts=[200, 430], batch_size=2, on_batch=seen.append)
+    assert seen == [2, 1]  # three shots of one utterance each, in full batches

@@ -1,6 +1,6 @@
 import pytest
 
-from avsvt.utterances import DEFAULT_GRID, n_utterances, utterance_slices
+from avsvt.utterances import DEFAULT_GRID, n_utterances, shot_bounds, utterance_slices
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,16 @@ def test_song_utterances_align_streams():
     assert spans[0].audio_frames == slice(0, 249) and spans[1].audio_frames == slice(249, 598)
     assert spans[1].video_frames == slice(250, 600)
     assert all(s.count == 2 for s in spans)
+
+
+def test_shot_bounds_keep_shots_of_half_a_second_and_more():
+    assert shot_bounds([], 500, 50.0) == [0, 500]
+    assert shot_bounds([250, 100], 500, 50.0) == [0, 100, 250, 500]  # any order
+    assert shot_bounds([25], 500, 50.0) == [0, 25, 500]  # exactly 0.5 s is a shot
+    assert shot_bounds([24], 500, 50.0) == [0, 500]  # 0.48 s from the start: no shot of its own
+    assert shot_bounds([476], 500, 50.0) == [0, 500]  # 0.48 s before the end
+    assert shot_bounds([100, 110, 140], 500, 50.0) == [0, 100, 140, 500]  # 110: 0.2 s after 100
+    assert shot_bounds([0, -3, 500, 900], 500, 50.0) == [0, 500]
+    assert shot_bounds([15], 100, 30.0) == [0, 15, 100]  # 0.5 s at 30 fps
+    kept = shot_bounds([3, 40, 41, 90, 130, 131, 200, 480], 500, 50.0)
+    assert shot_bounds(kept[1:-1], 500, 50.0) == kept  # what it keeps, it keeps

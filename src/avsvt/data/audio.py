@@ -45,6 +45,15 @@ _PLAIN_WAV_SUBTYPES = frozenset(
 )
 
 
+def fit_length(samples: npt.NDArray[np.float32], n_samples: int) -> npt.NDArray[np.float32]:
+    """``samples`` cut, or zero-padded at the end, to ``n_samples`` (float32, contiguous)."""
+    if len(samples) >= n_samples:
+        return np.ascontiguousarray(samples[:n_samples], dtype=np.float32)
+    out = np.zeros(n_samples, dtype=np.float32)
+    out[: len(samples)] = samples
+    return out
+
+
 def audio_info(path: str | Path) -> sf._SoundFileInfo:
     """Return soundfile's header info (rate, channels, frames) without reading samples.
 

@@ -43,6 +43,10 @@ def frame_thumbnail(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     """A (48, 64) float32 grayscale thumbnail of an (H, W, 3) RGB or (H, W) gray frame."""
     import cv2
 
+    step = max(
+        1, min(frame.shape[0] // (4 * THUMBNAIL_SIZE[1]), frame.shape[1] // (4 * THUMBNAIL_SIZE[0]))
+    )
+    frame = np.ascontiguousarray(frame[::step, ::step])  # a big frame: every step-th pixel first
     gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     return cv2.resize(gray, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
 

@@ -39,6 +39,7 @@ from avsvt.lips.geometry import (
 from avsvt.lips.io import iter_video_frames, video_fps
 from avsvt.lips.landmarks import FaceLandmarker, lip_landmark_ids
 from avsvt.lips.timing import nearest_frame_indices, output_times_s, source_duration_s
+from avsvt.utterances import shot_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +96,13 @@ class VideoScan:
         landmarks: (T, 468, 2) pixel landmarks, NaN rows where no face was found.
         times_s: (T,) frame times on the container axis.
         fps: The nominal frame rate.
-        cuts: Source frames (sorted, each >= 1) at which a new shot starts.
+        cut_frames: Source frames (sorted, each >= 1) at which a new shot starts.
     """
 
     landmarks: FloatArray
     times_s: npt.NDArray[np.float64]
     fps: float
-    cuts: tuple[int, ...]
+    cut_frames: tuple[int, ...]
 
 
 def scan_video(path: str | Path, landmarker: FaceLandmarker | None = None) -> VideoScan:
@@ -136,7 +137,10 @@ def scan_video(path: str | Path, landmarker: FaceLandmarker | None = None) -> Vi
     if not points:
         raise DataError("the video stream has no frames", path=path)
     return VideoScan(
-        np.stack(points), np.asarray(times_s, dtype=np.float64), fps, tuple(detect_cuts(changes))
+        np.stack(points),
+        np.asarray(times_s, dtype=np.float64),
+        fps,
+        cut_frames=tuple(detect_cuts(changes)),
     )
 
 
@@ -167,7 +171,7 @@ def mouth_crops_from_landmarks(
     smooth_window_s: float = DEFAULT_SMOOTH_WINDOW_S,
     side: int = VIDEO_ROI_SIDE,
     lip_ids: tuple[int, ...] | None = None,
-    cuts: Sequence[int] = (),
+    cut_frames: Sequence[int] = (),
 ) -> LipTrack:
     """Mouth crops at ``fps`` from frames and their landmarks (steps 2-5 of the module doc).
 
@@ -182,8 +186,10 @@ def mouth_crops_from_landmarks(
         smooth_window_s: Length of the centred moving mean over landmarks.
         side: Crop side in pixels.
         lip_ids: Lip landmark indices; defaults to the face mesh's ``FACEMESH_LIPS``.
-        cuts: Source frames at which a new shot starts (:class:`VideoScan`): the landmarks are
-            smoothed within each shot, and the track's ``cuts`` are the first crops of each.
+        cut_frames: Source frames at which a new shot starts (:class:`VideoScan`): short gaps
+            are interpolated and the landmarks smoothed within each shot, and the track's
+            ``cuts`` are the first crops of the shots that :func:`avsvt.utterances.shot_bounds`
+            keeps (none under 0.5 s).
 
     Returns:
         The :class:`LipTrack`, with ``round(duration * fps)`` crops where the duration is the last
@@ -196,7 +202,16 @@ def mouth_crops_from_landmarks(
     lips = lip_landmark_ids() if lip_ids is None else lip_ids
     face_found = bool((~np.isnan(points).any(axis=(1, 2))).any())
     duration_s = source_duration_s(times)
-    report = fill_gaps(points, times, max_gap_s=max_gap_s, end_s=duration_s)
+    shots = [0, *sorted({int(c) for c in cut_frames if 0 < c < len(times)}), len(times)]
+    reports = [
+        fill_gaps(
+            points[a:b],
+            times[a:b],
+            max_gap_s=max_gap_s,
+            end_s=float(times[b]) if b < len(times) else duration_s,
+        )
+        for a, b in zip(shots[:-1], shots[1:], strict=True)
+    ]
     if source_fps > 0:
         rate = source_fps
     elif times.size > 1:  # no nominal rate: use the median frame interval
@@ -204,16 +219,15 @@ def mouth_crops_from_landmarks(
     else:
         rate = VIDEO_FPS
     window = max(1, round(smooth_window_s * rate))
-    bounds = [0, *sorted({int(c) for c in cuts if 0 < c < len(times)}), len(times)]
-    shots = zip(bounds[:-1], bounds[1:], strict=True)
-    smoothed = np.concatenate([smooth_landmarks(report.filled[a:b], window) for a, b in shots])
+    smoothed = np.concatenate([smooth_landmarks(r.filled, window) for r in reports])
+    missing_source = np.concatenate([r.missing for r in reports])
 
     out_times = output_times_s(duration_s, fps)
     source_index = nearest_frame_indices(times, out_times)
     # a shot's first crop: the first output frame shown from the shot's first source frame or later
-    out_cuts = sorted({int(np.searchsorted(source_index, c)) for c in bounds[1:-1]})
+    out_cuts = [int(np.searchsorted(source_index, c)) for c in shots[1:-1]]
     crops = np.full((out_times.size, side, side), MISSING_GREY, dtype=np.uint8)
-    missing = report.missing[source_index]
+    missing = missing_source[source_index]
     wanted = set(source_index[~missing].tolist())
     for index, frame in enumerate(frames):
         if index not in wanted:
@@ -227,12 +241,23 @@ def mouth_crops_from_landmarks(
     return LipTrack(
         crops=crops,
         missing=missing,
-        gaps_s=tuple(report.gaps_s),
+        gaps_s=tuple(_joined(gap for r in reports for gap in r.gaps_s)),
         face_found=face_found,
         source_fps=float(source_fps),
         fps=float(fps),
-        cuts=tuple(k for k in out_cuts if 0 < k < out_times.size),
+        cuts=tuple(shot_bounds(out_cuts, out_times.size, fps)[1:-1]),
     )
+
+
+def _joined(gaps_s: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Time ranges in order, those that touch (one ends where the next starts) made one."""
+    joined: list[tuple[float, float]] = []
+    for start_s, end_s in gaps_s:
+        if joined and joined[-1][1] == start_s:
+            joined[-1] = (joined[-1][0], end_s)
+        else:
+            joined.append((start_s, end_s))
+    return joined
 
 
 def mouth_crops_from_video(
@@ -276,7 +301,7 @@ def mouth_crops_from_video(
         max_gap_s=max_gap_s,
         smooth_window_s=smooth_window_s,
         side=side,
-        cuts=scan.cuts,
+        cut_frames=scan.cut_frames,
     )
     # said at DEBUG only: the track carries it, and its user (``avsvt transcribe``) reports it
     if not track.face_found:

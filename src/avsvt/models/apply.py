@@ -3,7 +3,8 @@
 Every place that runs a model over whole songs goes through here: training-time evaluation
 (:mod:`avsvt.train.evaluate`), stage-1 feature extraction (:mod:`avsvt.recipes.features`) and
 ``avsvt transcribe`` (:mod:`avsvt.transcribe.api`). So the score the recipe reports for a model
-is, by construction, the score ``avsvt transcribe`` gets on the same songs.
+is, by construction, the score ``avsvt transcribe`` gets on the same songs (a video that cuts
+from shot to shot is read shot by shot, ``video_cuts``; the corpus' songs are single shots).
 
 The steps, for one song:
 
@@ -31,20 +32,11 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from avsvt.constants import (
-    SAMPLE_RATE,
-    SILENT_OCTAVE,
-    SILENT_PITCH_CLASS,
-    VIDEO_FPS,
-    n_ssl_frames,
-)
+from avsvt.constants import SILENT_OCTAVE, SILENT_PITCH_CLASS, n_ssl_frames
 from avsvt.errors import DataError
 from avsvt.layout import N_OUTPUTS
 from avsvt.models.transcriber import Transcriber
-from avsvt.utterances import UtteranceGrid, UtteranceSpan
-
-MIN_SHOT_S = 0.5
-"""The shortest shot :func:`apply_model` reads on its own (``video_cuts``)."""
+from avsvt.utterances import UtteranceGrid, UtteranceSpan, shot_bounds
 
 SILENCE_LABEL = (0, 1, SILENT_OCTAVE, SILENT_PITCH_CLASS)
 """The label row of a silent frame (also what padding rows of a label batch hold)."""
@@ -324,48 +316,54 @@ def apply_model(
         batch_size: Utterances per forward pass.
         on_batch: Progress callback, called with the number of utterances of each batch.
         video_cuts: Video frames at which a new shot starts (:attr:`avsvt.lips.LipTrack.cuts`).
-            A model that reads the lips runs on each shot as on a song of its own (raw inputs
-            only), so no utterance holds two shots; each shot's outputs are placed at its start
-            time. A shot under :data:`MIN_SHOT_S` is read with its neighbour. Models without
-            video ignore the cuts.
+            A model that reads the lips runs on each shot as on a song of its own, so no
+            utterance holds two shots; each shot's outputs are placed at its start time. The
+            shots are :func:`avsvt.utterances.shot_bounds` (a shot under 0.5 s is read with its
+            neighbour; no shot starts after the audio ends). ``on_batch`` then counts the
+            shots' utterances. Models without video ignore the cuts.
 
     Raises:
         DataError: The model needs a stream it was not given.
+        ValueError: ``video_cuts`` with ``features`` or ``n_samples``.
     """
     if not model.uses_video:
         video = None
     if not model.config.uses_audio:
         audio = None
     check_inputs(model, audio, video)
-    if video is not None and video_cuts and not features:
-        shots = _shot_bounds(video_cuts, len(video))
-        if len(shots) > 2:
-            return _apply_by_shot(model, audio, video, shots, batch_size, on_batch)
+    if video is not None and video_cuts and (features or n_samples is not None):
+        raise ValueError(
+            "video_cuts apply to a whole song's raw inputs (no features, no n_samples)"
+        )
     model.eval()
     device = next(model.parameters()).device
-    items = song_utterance_inputs(
-        model.config.grid, audio=audio, video=video, features=features, n_samples=n_samples
-    )
+    grid = model.config.grid
 
     def forward(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         return forward_features(model, batch) if features else forward_raw(model, batch)
 
+    if video is not None and video_cuts:
+        n_frames = len(video)  # shots start where there is audio to go with the lips
+        if audio is not None:
+            n_frames = min(n_frames, int(len(audio) * grid.video_fps / grid.sample_rate))
+        bounds = shot_bounds(video_cuts, n_frames, grid.video_fps)
+        if len(bounds) > 2:
+            return _apply_by_shot(
+                model, audio, video, bounds, forward, batch_size, device, on_batch
+            )
+    items = song_utterance_inputs(
+        grid, audio=audio, video=video, features=features, n_samples=n_samples
+    )
     pieces = run_utterances(items, forward, batch_size=batch_size, device=device, on_batch=on_batch)
     return FrameOutputs(stitch(pieces, N_OUTPUTS), model.frame_rate)
 
 
-def _shot_bounds(cuts: Sequence[int], n_frames: int) -> list[int]:
-    """``[0, cut, ..., n_frames]``: the shots' first video frames and the end.
-
-    A cut that would leave a shot shorter than :data:`MIN_SHOT_S` (after the previous kept cut,
-    or before the end) is dropped: that stretch is read with its neighbour.
-    """
-    shortest = round(MIN_SHOT_S * VIDEO_FPS)
-    bounds = [0]
-    for cut in sorted({int(c) for c in cuts}):
-        if cut - bounds[-1] >= shortest and n_frames - cut >= shortest:
-            bounds.append(cut)
-    return [*bounds, n_frames]
+def _output_frames(model: Transcriber, n_samples: int, n_video_frames: int) -> int:
+    """Frames a single pass over a song gives (the audio grid's, or the video's for video-only)."""
+    spans = model.config.grid.spans("", n_samples=n_samples, n_video_frames=n_video_frames)
+    if model.config.uses_audio:  # the encoder's frames of each utterance
+        return sum(n_ssl_frames(span.samples.stop - span.samples.start) for span in spans)
+    return sum(span.video_frames.stop - span.video_frames.start for span in spans)
 
 
 def _apply_by_shot(
@@ -373,43 +371,47 @@ def _apply_by_shot(
     audio: npt.NDArray[np.generic] | None,
     video: npt.NDArray[np.generic],
     bounds: list[int],
+    forward: BatchForward,
     batch_size: int,
+    device: torch.device,
     on_batch: Callable[[int], None] | None,
 ) -> FrameOutputs:
-    """:func:`apply_model` on each shot's stretch of the song, placed at the shot's start.
+    """Each shot's stretch of the song as a song of its own, placed at the shot's start.
 
-    The song's output length is the one a single pass would give. A shot's outputs fill the
-    frames from its start to the next shot's (times on the model's grid); a shot whose own pass
-    gives a frame fewer repeats its last frame.
+    ``bounds`` are :func:`avsvt.utterances.shot_bounds`; the last shot takes whatever audio and
+    video follow its start. The utterances of all shots run in one :func:`run_utterances`. The
+    result has the length of a single pass; a shot's outputs fill the frames from its start to
+    the next shot's (times on the model's grid), and a shot whose own pass gives a frame fewer
+    repeats its last frame.
     """
     grid = model.config.grid
+    samples_per_frame = grid.sample_rate / grid.video_fps
     n_samples = len(audio) if audio is not None else grid.samples_of_video(len(video))
-    samples_per_frame = SAMPLE_RATE / grid.video_fps
-    spans = grid.spans("", n_samples=n_samples, n_video_frames=len(video))
-    rate = model.frame_rate
-    if model.config.uses_audio:  # the audio grid: the encoder's frames of each utterance
-        n_out = sum(n_ssl_frames(span.samples.stop - span.samples.start) for span in spans)
-    else:
-        n_out = sum(span.video_frames.stop - span.video_frames.start for span in spans)
-    values = np.zeros((n_out, N_OUTPUTS), dtype=np.float32)
-    starts = [min(n_out, round(b / grid.video_fps * rate)) for b in bounds[:-1]] + [n_out]
+    n_out = _output_frames(model, n_samples, len(video))
+    items: list[Utterance] = []
+    counts = []
     for k, (first, last) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        end = None if k == len(bounds) - 2 else last  # the last shot: everything after it
         part_audio = None
         if audio is not None:
-            stop = len(audio) if last == bounds[-1] else round(last * samples_per_frame)
+            stop = None if end is None else round(end * samples_per_frame)
             part_audio = audio[round(first * samples_per_frame) : stop]
-        part = apply_model(
-            model,
-            audio=part_audio,
-            video=video[first:last],
-            batch_size=batch_size,
-            on_batch=on_batch,
-        ).values
+        shot = song_utterance_inputs(grid, audio=part_audio, video=video[first:end], song_id=str(k))
+        items += shot
+        counts.append(len(shot))
+    pieces = run_utterances(items, forward, batch_size=batch_size, device=device, on_batch=on_batch)
+    rate = model.frame_rate
+    starts = [min(n_out, round(b / grid.video_fps * rate)) for b in bounds[:-1]] + [n_out]
+    values = np.zeros((n_out, N_OUTPUTS), dtype=np.float32)
+    offset = 0
+    for k, count in enumerate(counts):
+        part = stitch(pieces[offset : offset + count], N_OUTPUTS)
+        offset += count
         lo, hi = starts[k], starts[k + 1]
         if hi <= lo:
             continue
         if len(part) == 0:
-            raise DataError(f"a shot of {last - first} video frames gave no output frames")
+            raise DataError(f"shot {k + 1} of the video gave no output frames")
         take = min(len(part), hi - lo)
         values[lo : lo + take] = part[:take]
         values[lo + take : hi] = part[take - 1]

@@ -58,6 +58,7 @@ def load_video(path: str | Path, n_audio_samples: int) -> AlignedVideo:
     """
     from avsvt.lips import lip_track_from_npy, mouth_crops_from_video
     from avsvt.lips.pipeline import MISSING_GREY
+    from avsvt.utterances import shot_bounds
 
     path = Path(path)
     track = (
@@ -85,7 +86,7 @@ def load_video(path: str | Path, n_audio_samples: int) -> AlignedVideo:
         pad = np.full((n_frames - len(crops), *crops.shape[1:]), MISSING_GREY, dtype=np.uint8)
         crops = np.concatenate([crops, pad])
         missing = np.concatenate([missing, np.ones(len(pad), dtype=bool)])
-    cuts = tuple(k for k in track.cuts if k < n_frames)
+    cuts = tuple(shot_bounds(track.cuts, n_frames, VIDEO_FPS)[1:-1])  # as the engine reads them
     if cuts:
         at = ", ".join(f"{k / VIDEO_FPS:.2f}" for k in cuts[:3])
         at += ", ..." if len(cuts) > 3 else ""
