@@ -101,6 +101,8 @@ def plot_piano_roll(
     title: str = "",
     start_s: float = 0.0,
     end_s: float | None = None,
+    video_cuts_s: Sequence[float] = (),
+    video_gaps_s: Sequence[tuple[float, float]] = (),
 ) -> None:
     """Notes of several systems as bars, over the audio's log-frequency spectrogram when given.
 
@@ -112,6 +114,8 @@ def plot_piano_roll(
         title: Figure title.
         start_s: Start of the shown time range.
         end_s: End of the shown time range (default: the last note or the audio's end).
+        video_cuts_s: Times at which the lip video cuts to a new shot (dashed lines).
+        video_gaps_s: Time ranges without a face in the lip video (shaded).
     """
     plt = _pyplot()
     all_notes = [n for ns in notes.values() for n in ns]
@@ -141,11 +145,22 @@ def plot_piano_roll(
                     label=system if i == 0 else None,
                 )
             )
+    for k, (gap_start_s, gap_end_s) in enumerate(video_gaps_s):
+        ax.axvspan(
+            gap_start_s,
+            gap_end_s,
+            color="tab:red",
+            alpha=0.12,
+            lw=0,
+            label="no face" if k == 0 else None,
+        )
+    for k, cut_s in enumerate(video_cuts_s):
+        ax.axvline(cut_s, color="tab:purple", ls="--", lw=1, label="shot cut" if k == 0 else None)
     ax.set_xlim(start_s, end_s)
     ax.set_ylim(low, high)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("MIDI pitch")
-    if any(notes.values()):
+    if any(notes.values()) or video_cuts_s or video_gaps_s:
         ax.legend(loc="upper right", fontsize=8)
     if title:
         ax.set_title(title)

@@ -38,3 +38,27 @@ def test_existing_outputs_are_not_overwritten_without_the_flag(tmp_path):
         check_overwrite(paths, overwrite=False)
     check_overwrite(paths, overwrite=True)
     assert paths["csv"].read_text() == "keep me"
+
+
+def test_the_plot_marks_shot_cuts_and_face_gaps(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    import avsvt.plots
+
+    figures = []
+    save = avsvt.plots._save
+    monkeypatch.setattr(
+        avsvt.plots, "_save", lambda fig, path: (figures.append(fig), save(fig, path))
+    )
+    paths = output_paths("marked.wav", tmp_path, [], plot=True)
+    write_outputs(replace(RESULT, video_cuts_s=[1.1], video_gaps_s=[(1.3, 1.5)]), paths)
+    write_outputs(RESULT, output_paths("plain.wav", tmp_path, [], plot=True))
+    marked, plain = (fig.axes[0] for fig in figures)
+    assert [line.get_xdata()[0] for line in marked.lines] == [1.1]
+    assert "shot cut" in [t.get_text() for t in marked.get_legend().get_texts()]
+    spans = [p for p in marked.patches if p.get_label() == "no face"]
+    assert len(spans) == 1
+    (x0, _), (x1, _) = spans[0].get_bbox().get_points()
+    assert (x0, x1) == pytest.approx((1.3, 1.5))
+    assert not plain.lines and not [p for p in plain.patches if p.get_label() == "no face"]
+    assert paths["png"].stat().st_size > 1000

@@ -291,4 +291,11 @@ def _plot(
 ) -> None:
     from avsvt.plots import plot_piano_roll
 
-    plot_piano_roll({"transcription": result.notes}, path, audio=audio, title=title)
+    plot_piano_roll(
+        {"transcription": result.notes},
+        path,
+        audio=audio,
+        title=title,
+        video_cuts_s=result.video_cuts_s,
+        video_gaps_s=result.video_gaps_s,
+    )
