@@ -203,6 +203,10 @@ def test_a_batch_killed_while_plotting_finishes_when_run_again(batch):
     same_results(out, expected, stems, ["mid", "csv", "json", "png"])
     again = run(*cmd, cwd=tmp_path)  # and once finished, a rerun has nothing to do
     assert again.returncode == 0 and again.stdout.count("already transcribed") == len(stems)
+    forced = run(*cmd, "--overwrite", cwd=tmp_path)  # unless told to redo it
+    assert forced.returncode == 0 and "already transcribed" not in forced.stdout
+    assert forced.stdout.count(" notes, ") == len(stems)
+    same_results(out, expected, stems, ["mid", "csv", "json"])
 
 
 def test_outputs_avsvt_cannot_vouch_for_are_kept_without_overwrite(batch):

@@ -187,8 +187,9 @@ class OutputPlan:
 def plan_outputs(paths: dict[str, Path], request: dict[str, Any], *, overwrite: bool) -> OutputPlan:
     """Decide, before any work, whether one input is done, may be (re)done, or must be refused.
 
-    Done: avsvt's record of the same request is complete and every output still holds what it
-    wrote. Otherwise the outputs are (re)written; without ``overwrite`` an existing file is
+    Done: avsvt's record of the same request is complete, every output still holds what it
+    wrote, and ``overwrite`` is off (with it, finished work is redone, as the skip message
+    says). Otherwise the outputs are (re)written; without ``overwrite`` an existing file is
     replaced only when the record of the same request vouches for it (a kill or a full disk
     stopped that transcription).
 
@@ -203,7 +204,12 @@ def plan_outputs(paths: dict[str, Path], request: dict[str, Any], *, overwrite: 
             raise
         old = None
     same = old if old is not None and old.request == request else None
-    if same is not None and same.complete and all(same.vouches_for(p) for p in paths.values()):
+    if (
+        same is not None
+        and same.complete
+        and not overwrite
+        and all(same.vouches_for(p) for p in paths.values())
+    ):
         return OutputPlan(True, same)
     if not overwrite:
         for path in paths.values():
