@@ -2,11 +2,11 @@
 
 Steps (after AV-HuBERT's preparation, reference-system.md section 9.1):
 
-1. decode the frames with their timestamps (:mod:`avsvt.lips.io`) and find face-mesh landmarks
-   on each (:mod:`avsvt.lips.landmarks`);
-2. interpolate gaps up to ``max_gap_s`` linearly in time; longer gaps are reported and masked;
-3. find the shot cuts (:mod:`avsvt.lips.cuts`) and smooth the landmarks with a centred moving
-   mean of ``smooth_window_s`` within each shot;
+1. decode the frames with their timestamps (:mod:`avsvt.lips.io`), find face-mesh landmarks on
+   each (:mod:`avsvt.lips.landmarks`) and the cuts to a new shot (:mod:`avsvt.lips.cuts`);
+2. within each shot, interpolate gaps up to ``max_gap_s`` linearly in time (longer gaps are
+   reported and masked)
+3. and smooth the landmarks with a centred moving mean of ``smooth_window_s``;
 4. per frame, align the stable points (eye corners, nose tip) to a reference by a similarity
    transform and cut a ``96x96`` grayscale patch centred on the mean of the lip landmarks;
 5. resample to 50 fps by time: output frame ``k`` (at ``k / 50`` s on the container axis, the axis
