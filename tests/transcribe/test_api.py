@@ -60,3 +60,23 @@ def test_transcribe_file_is_part_of_the_package_api(tmp_path):
     (note,) = avsvt.transcribe_file(path).notes
     assert type(note.onset_s) is float and type(note.pitch_midi) is float
     assert round(note.pitch_midi) == 60
+
+
+def test_a_files_time_includes_reading_it_and_finding_the_lips(tmp_path, monkeypatch):
+    import time
+
+    import avsvt.transcribe.inputs
+    from avsvt.models import Transcriber, preset
+
+    sf.write(tmp_path / "a.wav", synth_vocal([Note(0.2, 0.8, 60.0)], SAMPLE_RATE), SAMPLE_RATE)
+    np.save(tmp_path / "v.npy", np.full((50, 96, 96), 90, np.uint8))
+    load_video = avsvt.transcribe.inputs.load_video
+
+    def slow_load_video(*args, **kwargs):  # a front end that takes 0.3 s
+        time.sleep(0.3)
+        return load_video(*args, **kwargs)
+
+    monkeypatch.setattr(avsvt.transcribe.inputs, "load_video", slow_load_video)
+    model = Transcriber(preset("tiny", "video"))
+    result = transcribe_file(tmp_path / "a.wav", tmp_path / "v.npy", model=model)
+    assert result.used_video and result.seconds >= 0.3

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,8 @@ class TranscriptionResult:
         video_gaps_s: Time ranges where the face was lost (treated as missing video).
         video_cuts_s: Times at which the video cuts to a new shot; each shot's lips were read
             on their own (:mod:`avsvt.lips.cuts`).
-        seconds: Wall-clock transcription time.
+        seconds: Wall-clock transcription time; for a file (:func:`transcribe_file`), reading
+            the audio and finding the lips in the video included.
         messages: Human-readable remarks (fallbacks, repairs).
     """
 
@@ -196,6 +197,7 @@ def transcribe_file(
     from avsvt.transcribe.inputs import load_audio, load_video
 
     predictor = model if not isinstance(model, (str, Path, type(None))) else load_predictor(model)
+    start = time.perf_counter()  # from reading the file (a model given by path is loaded first)
     video_only = getattr(predictor, "modality", "audio") == "video"
     if video_only and video is None:
         raise DataError(
@@ -215,7 +217,7 @@ def transcribe_file(
                 raise DataError(
                     "no face found: a video-only model has nothing to transcribe", path=video
                 )
-    return timed_transcription(
+    result = timed_transcription(
         samples,
         predictor,
         video=crops,
@@ -226,3 +228,4 @@ def transcribe_file(
         enhance=enhance,
         video_cuts=cuts,
     )
+    return replace(result, seconds=time.perf_counter() - start)
