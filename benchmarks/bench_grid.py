@@ -201,19 +201,23 @@ def model_onsets(
     return onsets, posteriors.onset_prob, outputs.fps
 
 
-def onset_f1(reference_s: FloatArray, estimated_s: FloatArray) -> float:
-    """mir_eval onset F-measure within the onset window (+-100 ms; ``--window-ms`` sets it)."""
+def onset_f1(
+    reference_s: FloatArray, estimated_s: FloatArray, window_s: float = ONSET_WINDOW_S
+) -> float:
+    """mir_eval onset F-measure within ``window_s`` (the issue's +-100 ms; ``--window-ms``)."""
     import mir_eval
 
     if len(reference_s) == 0 and len(estimated_s) == 0:
         return 1.0
     if len(reference_s) == 0 or len(estimated_s) == 0:
         return 0.0
-    f1, _, _ = mir_eval.onset.f_measure(reference_s, estimated_s, window=ONSET_WINDOW_S)
+    f1, _, _ = mir_eval.onset.f_measure(reference_s, estimated_s, window=window_s)
     return float(f1)
 
 
-def chance_f1(clips: list[Clip], n_draws: int = 200, seed: int = 0) -> float:
+def chance_f1(
+    clips: list[Clip], window_s: float = ONSET_WINDOW_S, n_draws: int = 200, seed: int = 0
+) -> float:
     """Mean onset F1 of random onsets: per clip as many as its reference onsets, uniform from
     0.2 s before its first reference onset to 0.3 s after its last (over the speech), averaged
     over ``n_draws`` draws. A system that knows only where the speech is scores about this."""
@@ -222,7 +226,7 @@ def chance_f1(clips: list[Clip], n_draws: int = 200, seed: int = 0) -> float:
     for clip in clips:
         low, high = clip.onsets_s.min() - 0.2, clip.onsets_s.max() + 0.3
         draws = np.sort(rng.uniform(low, high, (n_draws, len(clip.onsets_s))), axis=1)
-        scores.append(np.mean([onset_f1(clip.onsets_s, draw) for draw in draws]))
+        scores.append(np.mean([onset_f1(clip.onsets_s, draw, window_s) for draw in draws]))
     return float(np.mean(scores))
 
 
@@ -231,14 +235,16 @@ def white_noise(n_samples: int, seed: int = 0) -> npt.NDArray[np.float32]:
     return np.random.default_rng(seed).standard_normal(n_samples).astype(np.float32)
 
 
-def found(reference_s: FloatArray, estimated_s: FloatArray) -> npt.NDArray[np.bool_]:
-    """Which reference onsets an estimate matches (one-to-one within the onset window, as the
-    F1 counts them)."""
+def found(
+    reference_s: FloatArray, estimated_s: FloatArray, window_s: float = ONSET_WINDOW_S
+) -> npt.NDArray[np.bool_]:
+    """Which reference onsets an estimate matches (one-to-one within ``window_s``, as the F1
+    counts them)."""
     import mir_eval
 
     hits = np.zeros(len(reference_s), dtype=bool)
     if len(reference_s) and len(estimated_s):
-        pairs = mir_eval.util.match_events(reference_s, estimated_s, ONSET_WINDOW_S)
+        pairs = mir_eval.util.match_events(reference_s, estimated_s, window_s)
         hits[[i for i, _ in pairs]] = True
     return hits
 
@@ -307,7 +313,9 @@ def plot_clip(
     plt.close(fig)
 
 
-def print_white_draws(clips: list[Clip], a_model: object, av_model: object, n_draws: int) -> None:
+def print_white_draws(
+    clips: list[Clip], a_model: object, av_model: object, n_draws: int, window_s: float
+) -> None:
     """A and AV mean onset F1 in white noise at -10 dB drawn with seeds 0..n_draws-1.
 
     One draw of white noise (the tables' seed 0) is shared by every clip, so its chance bursts
@@ -320,7 +328,8 @@ def print_white_draws(clips: list[Clip], a_model: object, av_model: object, n_dr
         for clip in clips:
             audio = drown(clip.audio, white, DRONED_SNR_DB)
             for k, model in enumerate((a_model, av_model)):
-                f1[seed, k] += onset_f1(clip.onsets_s, model_onsets(model, audio, clip.crops)[0])
+                onsets = model_onsets(model, audio, clip.crops)[0]
+                f1[seed, k] += onset_f1(clip.onsets_s, onsets, window_s)
     f1 /= len(clips)
     seeds = f"seeds 0..{n_draws - 1}"
     print(f"\nWhite noise at {DRONED_SNR_DB:.0f} dB, {n_draws} draws ({seeds}), mean F1")
@@ -336,6 +345,7 @@ def plot_all_clips(
     clips: list[Clip],
     tracks: list[tuple[FloatArray, FloatArray, float]],
     out: Path,
+    window_s: float,
 ) -> None:
     """Every clip on its own row: the mouth opening (scaled to its peak), the video model's
     onset posterior and decoded onsets, and the audio onsets it finds (green) or misses (red)."""
@@ -354,16 +364,14 @@ def plot_all_clips(
         axis.plot(times, posterior, color="tab:blue", lw=1.2, label="P(onset), video only")
         for onset in onsets_s:
             axis.axvline(onset, color="tab:blue", ls=":", lw=1.0)
-        hits = found(clip.onsets_s, onsets_s)
+        hits = found(clip.onsets_s, onsets_s, window_s)
         for onset, hit in zip(clip.onsets_s, hits, strict=True):
             axis.axvline(onset, color="tab:green" if hit else "tab:red", lw=1.6, alpha=0.8)
         axis.set_ylim(0, 1.05)
         axis.set_ylabel(clip.name, fontsize=8)
         axis.tick_params(labelsize=7)
     first = np.atleast_1d(axes)[0]
-    first.plot(
-        [], [], color="tab:green", label=f"audio onset found (±{ONSET_WINDOW_S * 1000:.0f} ms)"
-    )
+    first.plot([], [], color="tab:green", label=f"audio onset found (±{window_s * 1000:.0f} ms)")
     first.plot([], [], color="tab:red", label="audio onset missed")
     first.plot([], [], color="tab:blue", ls=":", label="decoded onsets")
     first.legend(loc="upper right", fontsize=6, ncol=3)
@@ -376,7 +384,6 @@ def plot_all_clips(
 
 
 def main() -> None:
-    global ONSET_WINDOW_S  # read by every score; set once from --window-ms, before any score
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "demo")
     parser.add_argument("--grid", type=Path, default=DEFAULT_GRID)
@@ -404,7 +411,7 @@ def main() -> None:
         help="also score A and AV in white noise drawn with seeds 0..N-1 (N > 1), and average",
     )
     args = parser.parse_args()
-    ONSET_WINDOW_S = args.window_ms / 1000
+    window_s = args.window_ms / 1000
 
     import torch
 
@@ -458,8 +465,8 @@ def main() -> None:
     for index, clip in enumerate(clips):
         video_onsets, posterior, fps = model_onsets(video_model, None, clip.crops)
         tracks.append((video_onsets, posterior, fps))
-        cells = [onset_f1(clip.onsets_s, video_onsets)]
-        by_video = found(clip.onsets_s, video_onsets)
+        cells = [onset_f1(clip.onsets_s, video_onsets, window_s)]
+        by_video = found(clip.onsets_s, video_onsets, window_s)
         if args.plot is not None and clip.name == args.plot_clip:
             plot_clip(clip, posterior, fps, video_onsets, args.plot, "video-only model")
         audios = [clip.audio]
@@ -468,35 +475,34 @@ def main() -> None:
             hits = []
             for model in (a_model, av_model):
                 onsets, _, _ = model_onsets(model, audio, clip.crops)
-                cells.append(onset_f1(clip.onsets_s, onsets))
-                hits.append(found(clip.onsets_s, onsets))
+                cells.append(onset_f1(clip.onsets_s, onsets, window_s))
+                hits.append(found(clip.onsets_s, onsets, window_s))
             by_a, by_av = hits
             counts[k] += [by_video.sum(), by_a.sum(), (by_a | by_video).sum(), by_av.sum()]
         if default is not None:
             for k, audio in enumerate(audios):
                 notes = transcribe_array(audio, default)
                 onsets = np.asarray([n.onset_s for n in notes], dtype=np.float64)
-                default_f1[index, k] = onset_f1(clip.onsets_s, onsets)
+                default_f1[index, k] = onset_f1(clip.onsets_s, onsets, window_s)
         white_audio = audios[1 + list(noises).index("white")]
         for model in matched:
             onsets, _, _ = model_onsets(model, white_audio, clip.crops)
-            cells.append(onset_f1(clip.onsets_s, onsets))
+            cells.append(onset_f1(clip.onsets_s, onsets, window_s))
         rows[f"{clip.name} ({len(clip.onsets_s)} onsets)"] = cells
     if args.plot_all is not None:
-        plot_all_clips(clips, tracks, args.plot_all)
-    print(f"Onset F1 at +-{ONSET_WINDOW_S * 1000:.0f} ms against the audio's syllable onsets")
+        plot_all_clips(clips, tracks, args.plot_all, window_s)
+    print(f"Onset F1 at +-{window_s * 1000:.0f} ms against the audio's syllable onsets")
     print("| clip | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))
     for name, cells in rows.items():
         print(f"| {name} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
     mean = np.mean(np.array(list(rows.values())), axis=0)
     print("| **mean** | " + " | ".join(f"**{c:.2f}**" for c in mean) + " |")
-    print(
-        f"Chance: random onsets over the speech, as many as the reference's: {chance_f1(clips):.2f}"
-    )
+    chance = chance_f1(clips, window_s)
+    print(f"Chance: random onsets over the speech, as many as the reference's: {chance:.2f}")
     if fused:
         total = sum(len(clip.onsets_s) for clip in clips)
-        window_ms = ONSET_WINDOW_S * 1000
+        window_ms = window_s * 1000
         print(f"\nReference onsets found (of {total}; one-to-one within +-{window_ms:.0f} ms)")
         print("| audio | video only | A | A or video | AV |")
         print("|---|---|---|---|---|")
@@ -504,7 +510,7 @@ def main() -> None:
             print(f"| {label} | " + " | ".join(str(c) for c in row) + " |")
     if fused and args.white_draws > 1:
         assert a_model is not None and av_model is not None
-        print_white_draws(clips, a_model, av_model, args.white_draws)
+        print_white_draws(clips, a_model, av_model, args.white_draws, window_s)
     if default is not None:
         print("\nThe default audio-only transcriber (`avsvt transcribe` without --model), mean F1")
         print("| " + " | ".join(labels) + " |")
