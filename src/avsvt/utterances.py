@@ -41,15 +41,17 @@ MIN_SHOT_S = 0.5
 """The shortest shot of a video that is read on its own (:func:`shot_bounds`)."""
 
 
-def shot_bounds(cuts: Iterable[int], n_frames: int, fps: float) -> list[int]:
+def shot_bounds(
+    cuts: Iterable[int], n_frames: int, fps: float, min_shot_s: float = MIN_SHOT_S
+) -> list[int]:
     """``[0, cut, ..., n_frames]``: the first frame of each shot of a video, and its end.
 
     ``cuts`` are the frames at which a new shot starts (any order). A cut that would leave a
-    shot shorter than :data:`MIN_SHOT_S` (after the previous kept cut, or before the end) is
-    dropped, so that stretch belongs to its neighbour; so is any cut outside ``1..n_frames-1``.
-    Applying the rule to the cuts it keeps keeps them all.
+    shot shorter than ``min_shot_s`` (after the previous kept cut, or before the end; at least
+    one frame) is dropped, so that stretch belongs to its neighbour; so is any cut outside
+    ``1..n_frames-1``. Applying the rule to the cuts it keeps keeps them all.
     """
-    shortest = max(1, round(MIN_SHOT_S * fps))
+    shortest = max(1, round(min_shot_s * fps))
     bounds = [0]
     for cut in sorted({int(c) for c in cuts}):
         if cut - bounds[-1] >= shortest and n_frames - cut >= shortest:

@@ -202,7 +202,13 @@ def mouth_crops_from_landmarks(
     lips = lip_landmark_ids() if lip_ids is None else lip_ids
     face_found = bool((~np.isnan(points).any(axis=(1, 2))).any())
     duration_s = source_duration_s(times)
-    shots = [0, *sorted({int(c) for c in cut_frames if 0 < c < len(times)}), len(times)]
+    if source_fps > 0:
+        rate = source_fps
+    elif times.size > 1:  # no nominal rate: use the median frame interval
+        rate = 1.0 / max(float(np.median(np.diff(times))), 1e-3)
+    else:
+        rate = VIDEO_FPS
+    shots = shot_bounds(cut_frames, len(times), rate, min_shot_s=0.0)  # every detected shot
     reports = [
         fill_gaps(
             points[a:b],
@@ -212,12 +218,6 @@ def mouth_crops_from_landmarks(
         )
         for a, b in zip(shots[:-1], shots[1:], strict=True)
     ]
-    if source_fps > 0:
-        rate = source_fps
-    elif times.size > 1:  # no nominal rate: use the median frame interval
-        rate = 1.0 / max(float(np.median(np.diff(times))), 1e-3)
-    else:
-        rate = VIDEO_FPS
     window = max(1, round(smooth_window_s * rate))
     smoothed = np.concatenate([smooth_landmarks(r.filled, window) for r in reports])
     missing_source = np.concatenate([r.missing for r in reports])

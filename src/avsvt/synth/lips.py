@@ -80,6 +80,11 @@ def draw_articulation_style(rng: np.random.Generator) -> ArticulationStyle:
     )
 
 
+def _weakened(narrowed: float, unnarrowed: float, weak: float) -> float:
+    """A syllable onset's narrowing moved ``weak`` (0..1) of the way back to no narrowing."""
+    return narrowed + weak * (unnarrowed - narrowed)
+
+
 def articulation(
     plan: SongPlan,
     n_control: int,
@@ -138,13 +143,13 @@ def articulation(
                 0.0
             )
         elif kind in ("plosive", "fricative"):
-            narrow = style.obstruent_openness + weak * (vowel_openness - style.obstruent_openness)
+            narrow = _weakened(style.obstruent_openness, vowel_openness, weak)
             opening[span(note.onset_s - unvoiced_s - 0.02, note.onset_s)] = narrow
         elif kind in ("nasal", "liquid"):
-            narrow = style.sonorant_openness + weak * (vowel_openness - style.sonorant_openness)
+            narrow = _weakened(style.sonorant_openness, vowel_openness, weak)
             opening[span(note.onset_s - 0.02, note.onset_s + 0.03)] = narrow
         else:  # a vowel onset without consonant: a brief narrowing
-            factor = style.vowel_narrowing + weak * (1.0 - style.vowel_narrowing)
+            factor = _weakened(style.vowel_narrowing, 1.0, weak)
             opening[span(note.onset_s - 0.05, note.onset_s)] *= factor
     # lips move smoothly, both directions
     sigma = style.smoothing_s * CONTROL_FPS
