@@ -50,3 +50,25 @@ def write_video(
                 container.mux(sound.encode(frame))
             container.mux(sound.encode(None))
     return path
+
+
+def set_display_matrix(path: Path, matrix: tuple[int, ...]) -> Path:
+    """Write a 3x3 display matrix into the first track header (``tkhd``) of an MP4 file.
+
+    ``matrix`` is the header's nine numbers in file order ``a b u c d v x y w`` (16.16 fixed
+    point, except ``u v w`` in 2.30), as the QuickTime/ISO BMFF format defines them: a stored
+    pixel at (x, y) is shown at ``(a x + c y + x_t, b x + d y + y_t)``. ``write_video`` adds
+    the video track first, so the first ``tkhd`` is the video's. This is how a phone marks a
+    portrait or upside-down recording.
+    """
+    import struct
+
+    data = bytearray(path.read_bytes())
+    box = data.find(b"tkhd")
+    assert box > 0, f"no tkhd box in {path}"
+    version = data[box + 4]
+    # version/flags 4, times and track id (20 or 32 bytes), reserved 8, layer, group, volume, 2
+    start = box + 4 + 4 + (32 if version == 1 else 20) + 8 + 8
+    data[start : start + 36] = struct.pack(">9i", *matrix)
+    path.write_bytes(bytes(data))
+    return path

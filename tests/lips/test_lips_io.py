@@ -6,6 +6,7 @@ import soundfile as sf
 
 from avsvt.errors import DataError
 from avsvt.lips.io import read_video_audio, read_video_frames
+from videos import set_display_matrix
 
 
 def moving_bar_frames(n_frames: int, height: int = 48, width: int = 64) -> np.ndarray:
@@ -27,6 +28,49 @@ def test_frames_and_their_timestamps_come_from_the_stream(tmp_path, video_writer
     # the bar of frame i is where it was written
     bar_columns = decoded.mean(axis=(1, 3)).argmax(axis=1)
     np.testing.assert_array_less(np.abs(bar_columns - (2 * np.arange(20) + 1.5)), 3)
+
+
+ONE = 1 << 16  # 1.0 in the display matrix's 16.16 fixed point
+W_ONE = 1 << 30  # 1.0 in its 2.30 column
+
+
+def shown_as_defined(stored: np.ndarray, matrix: tuple[int, ...]) -> np.ndarray:
+    """What the QuickTime/ISO BMFF display matrix shows: each stored pixel (x, y), taken at its
+    centre, moves to (a x + c y + x_t, b x + d y + y_t) (the format's definition, pixel by
+    pixel, rather than a rotation function)."""
+    a, b, _, c, d, _, x_t, y_t, _ = (value / ONE for value in matrix)
+    height, width = stored.shape[:2]
+    shown_height = round(abs(b) * width + abs(d) * height)
+    shown = np.zeros((shown_height, round(abs(a) * width + abs(c) * height)), stored.dtype)
+    for y in range(height):
+        for x in range(width):
+            column = int(np.floor(a * (x + 0.5) + c * (y + 0.5) + x_t))
+            row = int(np.floor(b * (x + 0.5) + d * (y + 0.5) + y_t))
+            shown[row, column] = stored[y, x]
+    return shown
+
+
+@pytest.mark.parametrize(
+    "name, matrix",
+    [
+        ("none", (ONE, 0, 0, 0, ONE, 0, 0, 0, W_ONE)),
+        ("portrait (phone upright)", (0, ONE, 0, -ONE, 0, 0, 48 * ONE, 0, W_ONE)),
+        ("upside down", (-ONE, 0, 0, 0, -ONE, 0, 64 * ONE, 48 * ONE, W_ONE)),
+        ("portrait (phone upside down)", (0, -ONE, 0, ONE, 0, 0, 0, 64 * ONE, W_ONE)),
+    ],
+)
+def test_frames_come_out_as_the_display_matrix_shows_them(tmp_path, video_writer, name, matrix):
+    frames = np.zeros((5, 48, 64, 3), dtype=np.uint8)
+    frames[:, 6:22, 8:24] = 255  # a square near the stored top-left corner
+    frames[:, 30:40, 44:60] = 128  # and a grey bar near the bottom-right one
+    path = set_display_matrix(video_writer(tmp_path / "v.mp4", frames), matrix)
+    decoded, times_s, _ = read_video_frames(path)
+    expected = shown_as_defined(frames[0, :, :, 0], matrix)
+    assert decoded.shape[1:3] == expected.shape
+    np.testing.assert_allclose(times_s, np.arange(5) / 25, atol=1e-4)
+    for frame in decoded:
+        # mpeg4 blurs the edges a little; the bulk of every pixel lands where the matrix says
+        assert np.mean(np.abs(frame[..., 0].astype(float) - expected)) < 6.0
 
 
 def test_a_video_that_starts_after_the_audio_keeps_its_offset(tmp_path, video_writer):

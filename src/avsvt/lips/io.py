@@ -54,6 +54,29 @@ def _stream_fps(stream: Any) -> float:
     return float(rate) if rate else 0.0
 
 
+def _rotation_deg(frame: Any) -> float:
+    """The counterclockwise display rotation of a decoded frame (degrees; 0 without one)."""
+    return float(getattr(frame, "rotation", 0) or 0)
+
+
+def upright(image: npt.NDArray[np.uint8], rotation_deg: float) -> npt.NDArray[np.uint8]:
+    """A decoded image turned as a player shows it.
+
+    It turns ``rotation_deg`` counterclockwise, to the nearest quarter turn. Phones store a
+    portrait or upside-down video as landscape frames with a display rotation of -90, 90 or
+    180 degrees.
+
+    Args:
+        image: (H, W) or (H, W, C) frame as stored.
+        rotation_deg: The display rotation, counterclockwise in degrees (PyAV's
+            ``VideoFrame.rotation``, from the stream's display matrix).
+    """
+    quarter_turns = round(rotation_deg / 90.0) % 4
+    if quarter_turns == 0:
+        return image
+    return np.ascontiguousarray(np.rot90(image, quarter_turns))
+
+
 def iter_video_frames(
     path: str | Path, *, pixel_format: str = "rgb24"
 ) -> Iterator[tuple[npt.NDArray[np.uint8], float]]:
@@ -67,6 +90,8 @@ def iter_video_frames(
     Yields:
         ``(frame, timestamp_s)``: the frame and its presentation time relative to the container
         start, in decoding order of presentation (PyAV returns frames in presentation order).
+        The frame is turned as a player shows it when the stream has a display rotation
+        (:func:`upright`), so a phone's portrait or upside-down video gives an upright face.
 
     Raises:
         DataError: Missing or unreadable file, no video stream, or a decoding error.
@@ -90,7 +115,7 @@ def iter_video_frames(
                     time_s = float(frame.pts * time_base) - origin_s
                 else:  # no timestamp (rare raw streams): fall back to the nominal rate
                     time_s = index / fps if fps > 0 else float(index)
-                yield frame.to_ndarray(format=pixel_format), time_s
+                yield upright(frame.to_ndarray(format=pixel_format), _rotation_deg(frame)), time_s
                 index += 1
         except av.FFmpegError as exc:
             raise DataError(f"cannot decode video ({exc})", path=path) from exc
