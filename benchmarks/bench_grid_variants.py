@@ -11,6 +11,9 @@ runs the same front end and models on the copy:
 * **mirrored**: flipped left to right;
 * **tilted**: rotated by 10 degrees about the frame centre;
 * **small in frame**: the frame placed off-centre in a 640x480 grey canvas;
+* **far, in HD**: the frame shrunk to 180 rows and placed in a 1280x720 grey canvas (a singer
+  filmed from a few metres: a face about 80 pixels high, which only the full-range detector
+  finds; :mod:`avsvt.lips.landmarks`);
 * **dark**: brightness x0.4 with a lifted black level (a dim room);
 * **compressed**: H.264 at CRF 40 (a poor video call).
 
@@ -85,6 +88,14 @@ def _in_canvas(frame: Frame) -> Frame:
     return canvas
 
 
+def _far_in_hd(frame: Frame) -> Frame:
+    small = _resize(frame, 180 / frame.shape[0])
+    canvas = np.full((720, 1280, 3), 100, dtype=np.uint8)
+    height, width = small.shape[:2]
+    canvas[250 : 250 + height, 500 : 500 + width] = small
+    return canvas
+
+
 def _dark(frame: Frame) -> Frame:
     return np.clip(12.0 + 0.4 * frame.astype(np.float64), 0, 255).astype(np.uint8)
 
@@ -98,6 +109,7 @@ VARIANTS: dict[str, tuple[Callable[[Frame], Frame], float, int]] = {
     "mirrored": (lambda f: np.ascontiguousarray(f[:, ::-1]), SOURCE_FPS, 18),
     "tilted": (lambda f: _rotate(f, 10.0), SOURCE_FPS, 18),
     "small in frame": (_in_canvas, SOURCE_FPS, 18),
+    "far, in HD": (_far_in_hd, SOURCE_FPS, 18),
     "dark": (_dark, SOURCE_FPS, 18),
     "compressed": (lambda f: f, SOURCE_FPS, 40),
 }

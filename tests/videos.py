@@ -72,3 +72,21 @@ def set_display_matrix(path: Path, matrix: tuple[int, ...]) -> Path:
     data[start : start + 36] = struct.pack(">9i", *matrix)
     path.write_bytes(bytes(data))
     return path
+
+
+def small_in_wide_frames(
+    frames: np.ndarray, face_frame_height: int, step_px: int = 0
+) -> np.ndarray:
+    """The clip's frames shrunk to ``face_frame_height`` rows and pasted into a 1280x720 frame
+    (a singer filmed from a few metres): its face fills about a ninth of the frame's height.
+    ``step_px`` moves it right by that much per frame (wrapping round)."""
+    import cv2
+
+    height, width = frames.shape[1:3]
+    small_width = round(width * face_frame_height / height)
+    wide = np.full((len(frames), 720, 1280, 3), 100, dtype=np.uint8)
+    for index, frame in enumerate(frames):
+        x = 50 + (step_px * index) % (1280 - small_width - 100)
+        small = cv2.resize(frame, (small_width, face_frame_height), interpolation=cv2.INTER_AREA)
+        wide[index, 250 : 250 + face_frame_height, x : x + small_width] = small
+    return wide

@@ -73,3 +73,20 @@ def test_mouth_crops_of_a_grid_clip_print_no_mediapipe_lines(grid):
     assert verbose.returncode == 0, verbose.stderr
     # with DEBUG on, mediapipe's own lines are let through (mediapipe 0.10.21 writes these)
     assert "W0000" in verbose.stderr or "TensorFlow Lite" in verbose.stderr
+
+
+def test_a_small_face_read_by_the_far_detector_prints_no_mediapipe_lines(grid, tmp_path):
+    """The full-range detector is a third graph, started only for a face the mesh misses."""
+    from avsvt.lips import read_video_frames
+    from videos import small_in_wide_frames, write_video
+
+    # in this clip the region loses the face once, and the mesh there is rebuilt: the rebuilt
+    # graph's start-up line leaked when the rebuild did not wait for it
+    frames, _, _ = read_video_frames(grid / "lrwp9a.mpg")
+    path = write_video(tmp_path / "wide.mp4", small_in_wide_frames(frames, 180))
+    quiet = subprocess.run(
+        [sys.executable, "-c", CROPS, str(path), "-"], capture_output=True, text=True, timeout=300
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.split() == ["150", "True"]
+    assert quiet.stderr == "", quiet.stderr

@@ -7,6 +7,14 @@ and the face landmark model (``face_landmark.tflite``) regresses 468 3-D landmar
 frame to frame in video mode. Only ``(x, y)`` in pixels are kept. Nothing is downloaded: the
 models ship inside the wheel. mediapipe is imported lazily, so the rest of avsvt works without it.
 
+The short-range detector sees the frame at 128x128, so it misses a face that fills little of a
+large frame (a singer filmed from a few metres in HD: a face 160 px high in 1920x1080 is not
+found at all). When the mesh finds no face in the whole frame, BlazeFace's full-range detector
+(``face_detection_full_range_sparse.tflite``, also in the wheel) looks for one, and the mesh runs
+on a square region around it (:data:`REGION_PER_FACE` times the face's size), which then follows
+the face from frame to frame until the mesh loses it there. A face the whole frame shows is read
+exactly as before.
+
 mediapipe's C++ core (absl logging, TensorFlow Lite) writes lines such as ``W0000 ...
 inference_feedback_manager.cc:114] Feedback manager requires a model with a single signature`` or
 ``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.`` straight to file descriptor 2, where
@@ -36,6 +44,14 @@ logger = logging.getLogger(__name__)
 
 N_LANDMARKS = 468
 """Landmarks of the face mesh without iris refinement."""
+
+REGION_PER_FACE = 2.5
+"""Side of the region the mesh reads a small face in, per side of the face (the full-range
+detector's box, or the landmarks' extent): the face fills it as a close-up fills a frame."""
+
+REGION_RECENTRE = 0.15
+"""The region follows the face once the face's centre or size moves more than this fraction of
+the region's side; a region that stays put keeps the mesh's frame-to-frame tracking steady."""
 
 
 _NATIVE_LOG_ENV = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -132,37 +148,57 @@ class FaceLandmarker:
     def __init__(
         self, *, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5
     ) -> None:
-        face_mesh = _mediapipe().solutions.face_mesh
+        mp = _mediapipe()
+        settings = {
+            "static_image_mode": False,
+            "max_num_faces": 1,
+            "refine_landmarks": False,
+            "min_detection_confidence": min_detection_confidence,
+            "min_tracking_confidence": min_tracking_confidence,
+        }
+        self._min_detection_confidence = min_detection_confidence
+        # one mesh for whole frames, one for the region around a small face, so that neither's
+        # frame-to-frame tracking is fed the other's images; the far detector starts when needed
+        self._region: tuple[int, int, int] | None = None  # (x0, y0, side) in pixels
         with quiet_native_stderr():
-            self._mesh = face_mesh.FaceMesh(
-                static_image_mode=False,
-                max_num_faces=1,
-                refine_landmarks=False,
-                min_detection_confidence=min_detection_confidence,
-                min_tracking_confidence=min_tracking_confidence,
-            )
+            self._mesh = mp.solutions.face_mesh.FaceMesh(**settings)
+            self._region_mesh = mp.solutions.face_mesh.FaceMesh(**settings)
+            self._graphs: list[Any] = [self._mesh, self._region_mesh]
+            self._far_detector: Any = None
             self._wait_until_started()
 
     def _wait_until_started(self) -> None:
-        """Block until the graph's calculators are open.
+        """Block until the graphs' calculators are open.
 
         So their start-up log lines are written now, inside the quiet block, not later from the
-        graph's own threads.
+        graphs' own threads.
         """
-        graph = getattr(self._mesh, "_graph", None)
-        if graph is not None:
-            graph.wait_until_idle()
+        for solution in self._graphs:
+            graph = getattr(solution, "_graph", None)
+            if graph is not None:
+                graph.wait_until_idle()
 
     def reset(self) -> None:
         """Forget the tracked face (start of a new video)."""
+        self._region = None
+        self._restart(*self._graphs)
+
+    def _restart(self, *solutions: Any) -> None:
+        """Reset graphs, quietly.
+
+        mediapipe rebuilds a graph on reset, and its calculators open (and log) on the graph's
+        own threads, so this waits until they have.
+        """
         with quiet_native_stderr():
-            self._mesh.reset()
+            for solution in solutions:
+                solution.reset()
             self._wait_until_started()
 
     def close(self) -> None:
-        """Release the mediapipe graph."""
+        """Release the mediapipe graphs."""
         with quiet_native_stderr():
-            self._mesh.close()
+            for solution in self._graphs:
+                solution.close()
 
     def __enter__(self) -> FaceLandmarker:
         return self
@@ -184,11 +220,85 @@ class FaceLandmarker:
         Returns:
             (468, 2) float64 ``(x, y)`` in pixels, or all NaN when no face is found.
         """
-        height, width = rgb_frame.shape[:2]
+        frame = np.ascontiguousarray(rgb_frame)
+        if self._region is None:
+            points = self._mesh_points(self._mesh, frame)
+            if points is not None:
+                return points
+            self._region = self._find_small_face(frame)
+            if self._region is None:
+                return np.full((N_LANDMARKS, 2), np.nan)
+        x0, y0, side = self._region
+        points = self._mesh_points(self._region_mesh, frame[y0 : y0 + side, x0 : x0 + side])
+        if points is None:  # lost there: look in the whole frame again from the next frame
+            self._region = None
+            self._restart(self._region_mesh)
+            return np.full((N_LANDMARKS, 2), np.nan)
+        points += (x0, y0)
+        self._region = self._follow(self._region, points, frame.shape[:2])
+        return points
+
+    def _mesh_points(
+        self, mesh: Any, image: npt.NDArray[np.uint8]
+    ) -> npt.NDArray[np.float64] | None:
+        """The mesh's landmarks in ``image``'s pixels, or None without a face."""
+        height, width = image.shape[:2]
         with quiet_native_stderr():
-            result = self._mesh.process(np.ascontiguousarray(rgb_frame))
+            result = mesh.process(np.ascontiguousarray(image))
         faces = result.multi_face_landmarks
         if not faces:
-            return np.full((N_LANDMARKS, 2), np.nan)
+            return None
         points = np.array([(p.x, p.y) for p in faces[0].landmark[:N_LANDMARKS]], dtype=np.float64)
         return points * np.array([width, height], dtype=np.float64)
+
+    def _find_small_face(self, frame: npt.NDArray[np.uint8]) -> tuple[int, int, int] | None:
+        """The region around the most confident face of the full-range detector, or None."""
+        if self._far_detector is None:
+            with quiet_native_stderr():
+                self._far_detector = _mediapipe().solutions.face_detection.FaceDetection(
+                    model_selection=1, min_detection_confidence=self._min_detection_confidence
+                )
+                self._graphs.append(self._far_detector)
+                self._wait_until_started()
+        with quiet_native_stderr():
+            detections = self._far_detector.process(frame).detections
+        if not detections:
+            return None
+        best = max(detections, key=lambda detection: float(detection.score[0]))
+        box = best.location_data.relative_bounding_box
+        height, width = frame.shape[:2]
+        centre = ((box.xmin + box.width / 2) * width, (box.ymin + box.height / 2) * height)
+        face_side = max(box.width * width, box.height * height)
+        self._restart(self._region_mesh)
+        return face_region(centre, face_side, (height, width))
+
+    @staticmethod
+    def _follow(
+        region: tuple[int, int, int], points: npt.NDArray[np.float64], shape: tuple[int, int]
+    ) -> tuple[int, int, int]:
+        """The region, moved to the face once it has drifted (:data:`REGION_RECENTRE`)."""
+        x0, y0, side = region
+        low, high = points.min(axis=0), points.max(axis=0)
+        centre = (low + high) / 2
+        # the mesh's landmarks span about the detector's face box (brow to chin, cheek to cheek)
+        face_side = float(max(high - low))
+        wanted = face_region((float(centre[0]), float(centre[1])), face_side, shape)
+        drift = max(abs(wanted[0] - x0), abs(wanted[1] - y0), abs(wanted[2] - side))
+        return wanted if drift > REGION_RECENTRE * side else region
+
+
+def face_region(
+    centre: tuple[float, float], face_side: float, shape: tuple[int, int]
+) -> tuple[int, int, int]:
+    """The square region ``(x0, y0, side)`` (pixels) to read a face in.
+
+    It holds the face of ``face_side`` pixels centred at ``centre`` with :data:`REGION_PER_FACE`
+    times its size, moved inside a frame of ``shape`` (height, width), and is no larger than the
+    frame's shorter side.
+    """
+    height, width = shape
+    side = int(round(min(REGION_PER_FACE * face_side, height, width)))
+    side = max(side, 1)
+    x0 = int(round(min(max(centre[0] - side / 2, 0), width - side)))
+    y0 = int(round(min(max(centre[1] - side / 2, 0), height - side)))
+    return x0, y0, side
