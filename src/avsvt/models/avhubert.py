@@ -39,7 +39,7 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from avsvt.errors import CheckpointError
-from avsvt.models.common import standardise, valid_mask, zero_padding
+from avsvt.models.common import standardise, uniform_frames, valid_mask, zero_padding
 from avsvt.models.config import VideoEncoderConfig
 
 logger = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ def remove_appearance(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     (the caller zeroes them). A still utterance (no spread) stays near 0.
     """
     valid = valid_mask(lengths, x.shape[1])  # (B, T)
-    shows = (x.amax(dim=(2, 3)) - x.amin(dim=(2, 3))) > 0  # (B, T): not a uniform frame
+    shows = ~uniform_frames(x)  # (B, T)
     weights = (valid & shows).to(x.dtype)[:, :, None, None]
     count = weights.sum(1, keepdim=True).clamp(min=1.0)
     mean_frame = (x * weights).sum(1, keepdim=True) / count

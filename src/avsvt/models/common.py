@@ -14,6 +14,15 @@ def valid_mask(lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
     return frames[None, :] < lengths[:, None].to(frames.device)
 
 
+def uniform_frames(frames: torch.Tensor) -> torch.Tensor:
+    """(B, T, H, W) frames -> (B, T) bool, True where a frame is one flat value.
+
+    A uniform crop is the lip front end's stand-in for a frame without a face
+    (:data:`avsvt.lips.pipeline.MISSING_GREY`); no camera frame of a mouth is flat.
+    """
+    return frames.amax(dim=(2, 3)) == frames.amin(dim=(2, 3))
+
+
 def standardise(
     x: torch.Tensor, lengths: torch.Tensor, mode: NormMode, eps: float = 1e-5
 ) -> torch.Tensor:

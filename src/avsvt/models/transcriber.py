@@ -32,7 +32,7 @@ from avsvt.models.avhubert import (
     load_fairseq_weights,
     read_fairseq_avhubert,
 )
-from avsvt.models.common import align_frames, zero_padding
+from avsvt.models.common import align_frames, uniform_frames, zero_padding
 from avsvt.models.config import ModelConfig
 from avsvt.models.fusion import ConcatFusion, RCAFusion, build_fusion
 from avsvt.models.heads import TranscriptionHead
@@ -172,6 +172,8 @@ class Transcriber(nn.Module):
         audio_lengths: torch.Tensor | None = None,
         video: torch.Tensor | None = None,
         video_lengths: torch.Tensor | None = None,
+        *,
+        video_missing: torch.Tensor | None = None,
     ) -> TranscriberOutput:
         """Projections, fusion and head on encoder features (stage 2).
 
@@ -181,6 +183,9 @@ class Transcriber(nn.Module):
             video: (B, Tv, Dv) video features at 50 fps; for audio_visual they are aligned to
                 Ta (truncated / zero-padded); None = zeros (the "A" counterpart).
             video_lengths: (B,) valid video frames (default: all).
+            video_missing: (B, Tv) bool, frames without a face (audio_visual): the fusion gets
+                no video there, as the "A" system never does (projected video 0), so it
+                transcribes those frames from the audio. None = every frame has a face.
 
         Returns:
             logits (B, T, 20) and lengths (B,), T = Ta (Tv for video models).
@@ -205,6 +210,8 @@ class Transcriber(nn.Module):
             else:
                 assert video_lengths is not None
                 v = self.video_proj(zero_padding(video, video_lengths))
+                if video_missing is not None:
+                    v = v * ~video_missing[:, : v.shape[1], None]
                 v = zero_padding(align_frames(v, h.shape[1]), audio_lengths)
             h = self.fusion(h, v, audio_lengths)
         logits = self.head(h)
@@ -224,7 +231,8 @@ class Transcriber(nn.Module):
         Args:
             audio: (B, N) 16 kHz waveform, right zero-padded (audio / audio_visual).
             audio_lengths: (B,) valid samples (default: all).
-            video: (B, Tv, H, W) uint8 mouth crops at 50 fps (video; audio_visual: None = zeros).
+            video: (B, Tv, H, W) uint8 mouth crops at 50 fps (video; audio_visual: None = zeros,
+                and a uniform crop, the front end's frame without a face, is no video there).
             video_lengths: (B,) valid frames (default: all).
 
         Returns:
@@ -234,4 +242,7 @@ class Transcriber(nn.Module):
         features = self.encode(
             audio=audio, audio_lengths=audio_lengths, video=video, video_lengths=video_lengths
         )
-        return self.forward_features(*features)
+        missing = None
+        if video is not None and self.fusion is not None and self.uses_video:
+            missing = uniform_frames(video)  # the front end's crops for frames without a face
+        return self.forward_features(*features, video_missing=missing)

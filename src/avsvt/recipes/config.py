@@ -208,6 +208,9 @@ class StageTwoConfig:
             dropout, :class:`avsvt.recipes.systems.FeatureModel`; 0 = the reference).
         drop_audio_p: AV training: per-utterance probability of zero audio features, among
             the utterances that keep their video (0 = the reference).
+        missing_video_p: AV training: per-utterance probability that a stretch of its face is
+            lost (:func:`avsvt.recipes.systems.missing_video_spans`), so the system falls back
+            on the audio where a video shows no face (0 = the reference).
         train_types: Noise types every noisy condition's systems also train on, at the
             condition's own SNR: its training songs once per type (its own first), mixed as in
             ``noise``, so one system learns from several noises. Validation and test stay on the
@@ -222,6 +225,7 @@ class StageTwoConfig:
     init_head_from_audio: bool = True
     drop_video_p: float = 0.0
     drop_audio_p: float = 0.0
+    missing_video_p: float = 0.0
     train_types: tuple[str, ...] = ()
     train: TrainConfig = field(default_factory=_stage2_train)
     grid: GridConfig = field(default_factory=GridConfig)
@@ -232,6 +236,7 @@ class StageTwoConfig:
         check_unique("systems", self.systems)
         check_number("drop_video_p", self.drop_video_p, at_least=0.0, at_most=1.0)
         check_number("drop_audio_p", self.drop_audio_p, at_least=0.0, at_most=1.0)
+        check_number("missing_video_p", self.missing_video_p, at_least=0.0, at_most=1.0)
         bad = [t for t in self.train_types if t not in NOISE_TYPES]
         if bad:
             raise FieldError("train_types", f"unknown type(s) {bad} (known: {list(NOISE_TYPES)})")

@@ -63,7 +63,9 @@ from avsvt.train.settings import TrainConfig
 logger = logging.getLogger(__name__)
 
 
-LATER_OPTIONS = frozenset({"speedup", "drop_video_p", "drop_audio_p", "train_types"})
+LATER_OPTIONS = frozenset(
+    {"speedup", "drop_video_p", "drop_audio_p", "missing_video_p", "train_types"}
+)
 """Stage options added after runs existed: left out of a step's fingerprint while they keep
 their default (off), so a run made before them stays finished and is not recomputed."""
 

@@ -156,6 +156,7 @@ def run_stage2_job(job: Stage2Job) -> Path:
         build_fused_model(job),
         drop_video_p=job.config.drop_video_p,
         drop_audio_p=job.config.drop_audio_p,
+        missing_video_p=job.config.missing_video_p,
     ).to(device)
     trainable = stage2_trainable(model)
     songs = list(job.songs)

@@ -20,6 +20,9 @@ from avsvt.models.apply import Batch, forward_raw
 from avsvt.train.losses import transcription_loss
 from avsvt.train.trainable import Trainable
 
+MIN_MISSING_FRACTION = 0.25
+"""The shortest stretch of lost face drawn in training, as a fraction of the utterance."""
+
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cpu`` / ``cuda`` as given."""
@@ -66,6 +69,28 @@ def drop_modalities(
     return audio * keep_audio, video * keep_video
 
 
+def missing_video_spans(
+    lengths: torch.Tensor, n_frames: int, probability: float
+) -> torch.Tensor | None:
+    """Frames whose face is lost, drawn for training: (B, n_frames) bool, or None.
+
+    Each item loses its face with probability ``probability``, over one stretch of
+    ``U(MIN_MISSING_FRACTION, 1)`` of its valid frames at a uniform place: a singer turns away,
+    a hand or the microphone covers the mouth, or the face is never found. Draws come from
+    torch's global generator (seeded by the training loop).
+    """
+    if probability <= 0.0:
+        return None
+    batch = lengths.shape[0]
+    lost = torch.rand(batch) < probability
+    fraction = MIN_MISSING_FRACTION + (1.0 - MIN_MISSING_FRACTION) * torch.rand(batch)
+    span = (fraction * lengths.float()).round().long().clamp(min=1)
+    start = (torch.rand(batch) * (lengths - span + 1).clamp(min=1).float()).long()
+    frames = torch.arange(n_frames)[None, :]
+    inside = (frames >= start[:, None]) & (frames < (start + span)[:, None])
+    return (inside & lost[:, None]).to(lengths.device)
+
+
 class FeatureModel(nn.Module):
     """A transcriber run from encoder features (its encoders stay frozen and unused).
 
@@ -83,15 +108,24 @@ class FeatureModel(nn.Module):
         drop_video_p: Per-item probability of zeroing the video features in training.
         drop_audio_p: Per-item probability of zeroing the audio features in training (among the
             items whose video was kept).
+        missing_video_p: Per-item probability that a stretch of its face is lost in training
+            (:func:`missing_video_spans`), so the fusion learns to transcribe from the audio
+            where a real video shows no face.
     """
 
     def __init__(
-        self, transcriber: Transcriber, *, drop_video_p: float = 0.0, drop_audio_p: float = 0.0
+        self,
+        transcriber: Transcriber,
+        *,
+        drop_video_p: float = 0.0,
+        drop_audio_p: float = 0.0,
+        missing_video_p: float = 0.0,
     ) -> None:
         super().__init__()
         self.transcriber = transcriber
         self.drop_video_p = drop_video_p
         self.drop_audio_p = drop_audio_p
+        self.missing_video_p = missing_video_p
         for p in transcriber.encoder_parameters():
             p.requires_grad_(False)
         if not transcriber.uses_video and transcriber.video_proj is not None:
@@ -110,9 +144,14 @@ class FeatureModel(nn.Module):
         video_lengths: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Features (B, T, D) -> logits (B, T, 20) and lengths (the transcriber's own rule)."""
+        missing = None
         if self.training and video is not None and self.transcriber.uses_video:
             audio, video = drop_modalities(audio, video, self.drop_video_p, self.drop_audio_p)
-        out = self.transcriber.forward_features(audio, audio_lengths, video, video_lengths)
+            if video_lengths is not None:
+                missing = missing_video_spans(video_lengths, video.shape[1], self.missing_video_p)
+        out = self.transcriber.forward_features(
+            audio, audio_lengths, video, video_lengths, video_missing=missing
+        )
         return out.logits, out.lengths
 
 
