@@ -12,8 +12,9 @@ from avsvt.recipes.steps import fingerprint
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-# the demo with every later option off (configs/demo.yaml turns stage2.train_types on)
-OFF = ("stage2.train_types=[]",)
+# the demo with every later option off (configs/demo.yaml turns stage2.train_types and
+# stage2.missing_video_p on)
+OFF = ("stage2.train_types=[]", "stage2.missing_video_p=0.0")
 
 
 def _steps(tmp_path: Path, *overrides: str) -> dict[str, object]:
@@ -45,6 +46,8 @@ def test_an_option_on_changes_exactly_the_steps_that_depend_on_it(tmp_path: Path
     assert changed == {"stage1-video", "features", "stage2", "report"}
     fusion = {k: fingerprint(v) for k, v in _steps(tmp_path, "stage2.drop_video_p=0.25").items()}
     assert {k for k in base if base[k] != fusion[k]} == {"stage2", "report"}
+    lost = {k: fingerprint(v) for k, v in _steps(tmp_path, "stage2.missing_video_p=0.25").items()}
+    assert {k for k in base if base[k] != lost[k]} == {"stage2", "report"}
     # white noise's features are extracted too, for stage 2 to train on
     pooled = {k: fingerprint(v) for k, v in _steps(tmp_path, "stage2.train_types=[white]").items()}
     assert {k for k in base if base[k] != pooled[k]} == {"features", "stage2", "report"}
