@@ -57,6 +57,9 @@ def shown_as_defined(stored: np.ndarray, matrix: tuple[int, ...]) -> np.ndarray:
         ("portrait (phone upright)", (0, ONE, 0, -ONE, 0, 0, 48 * ONE, 0, W_ONE)),
         ("upside down", (-ONE, 0, 0, 0, -ONE, 0, 64 * ONE, 48 * ONE, W_ONE)),
         ("portrait (phone upside down)", (0, -ONE, 0, ONE, 0, 0, 0, 64 * ONE, W_ONE)),
+        ("mirrored (a front camera)", (-ONE, 0, 0, 0, ONE, 0, 64 * ONE, 0, W_ONE)),
+        ("flipped top to bottom", (ONE, 0, 0, 0, -ONE, 0, 0, 48 * ONE, W_ONE)),
+        ("mirrored across the diagonal", (0, ONE, 0, ONE, 0, 0, 0, 0, W_ONE)),
     ],
 )
 def test_frames_come_out_as_the_display_matrix_shows_them(tmp_path, video_writer, name, matrix):
@@ -71,6 +74,24 @@ def test_frames_come_out_as_the_display_matrix_shows_them(tmp_path, video_writer
     for frame in decoded:
         # mpeg4 blurs the edges a little; the bulk of every pixel lands where the matrix says
         assert np.mean(np.abs(frame[..., 0].astype(float) - expected)) < 6.0
+
+
+@pytest.mark.parametrize(
+    "name, matrix",
+    [
+        ("all zeros (a broken header)", (0, 0, 0, 0, 0, 0, 0, 0, 0)),
+        ("45 degrees", (46341, 46341, 0, -46341, 46341, 0, 0, 0, W_ONE)),
+    ],
+)
+def test_a_matrix_that_is_no_quarter_turn_or_mirror_leaves_the_frames_as_stored(
+    tmp_path, video_writer, name, matrix
+):
+    frames = np.zeros((5, 48, 64, 3), dtype=np.uint8)
+    frames[:, 6:22, 8:24] = 255
+    plain, _, _ = read_video_frames(video_writer(tmp_path / "plain.mp4", frames))
+    path = set_display_matrix(video_writer(tmp_path / "v.mp4", frames), matrix)
+    decoded, _, _ = read_video_frames(path)
+    np.testing.assert_array_equal(decoded, plain)
 
 
 def test_a_video_that_starts_after_the_audio_keeps_its_offset(tmp_path, video_writer):

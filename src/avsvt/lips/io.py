@@ -54,27 +54,48 @@ def _stream_fps(stream: Any) -> float:
     return float(rate) if rate else 0.0
 
 
-def _rotation_deg(frame: Any) -> float:
-    """The counterclockwise display rotation of a decoded frame (degrees; 0 without one)."""
-    return float(getattr(frame, "rotation", 0) or 0)
+def _display_matrix(frame: Any) -> tuple[int, ...] | None:
+    """A decoded frame's display matrix, or None without one.
+
+    Nine int32 in FFmpeg's order ``a b u c d v x y w``, ``a b c d x y`` in 16.16 fixed point.
+    """
+    try:
+        from av.sidedata.sidedata import Type
+
+        data = frame.side_data.get(Type.DISPLAYMATRIX)
+    except (AttributeError, ImportError, KeyError):  # an older PyAV, or no side data
+        return None
+    if data is None:
+        return None
+    values = np.frombuffer(bytes(data), dtype=np.int32)
+    return tuple(int(v) for v in values) if len(values) == 9 else None
 
 
-def upright(image: npt.NDArray[np.uint8], rotation_deg: float) -> npt.NDArray[np.uint8]:
-    """A decoded image turned as a player shows it.
+def upright(image: npt.NDArray[np.uint8], matrix: tuple[int, ...] | None) -> npt.NDArray[np.uint8]:
+    """A decoded image shown as its display matrix says, as a player shows it.
 
-    It turns ``rotation_deg`` counterclockwise, to the nearest quarter turn. Phones store a
-    portrait or upside-down video as landscape frames with a display rotation of -90, 90 or
-    180 degrees.
+    Phones store a portrait or upside-down video as landscape frames with a display matrix
+    that turns them (by -90, 90 or 180 degrees), and some apps mirror a front camera's video
+    the same way. A stored pixel at column ``x``, row ``y`` is shown at ``(a x + c y, b x + d y)``
+    (plus a translation that keeps the picture in view). Only quarter turns and mirrors are
+    applied; any other matrix (a skew, a free angle, all zeros) leaves the image as stored.
 
     Args:
         image: (H, W) or (H, W, C) frame as stored.
-        rotation_deg: The display rotation, counterclockwise in degrees (PyAV's
-            ``VideoFrame.rotation``, from the stream's display matrix).
+        matrix: Its display matrix (``a b u c d v x y w``, 16.16 fixed point) or None.
     """
-    quarter_turns = round(rotation_deg / 90.0) % 4
-    if quarter_turns == 0:
+    if matrix is None:
         return image
-    return np.ascontiguousarray(np.rot90(image, quarter_turns))
+    a, b, _, c, d, *_ = (round(value / 65536) for value in matrix)
+    if {a, b, c, d} - {-1, 0, 1} or abs(a * d - b * c) != 1 or (a, b, c, d) == (1, 0, 0, 1):
+        return image  # shown as stored, or not an axis-aligned turn or mirror
+    if b == 0 and c == 0:  # shown without swapping axes: x' = a x, y' = d y
+        shown = image[::d, ::a]
+    elif a == 0 and d == 0:  # axes swapped: x' = c y, y' = b x
+        shown = np.swapaxes(image, 0, 1)[::b, ::c]
+    else:
+        return image
+    return np.ascontiguousarray(shown)
 
 
 def iter_video_frames(
@@ -115,7 +136,7 @@ def iter_video_frames(
                     time_s = float(frame.pts * time_base) - origin_s
                 else:  # no timestamp (rare raw streams): fall back to the nominal rate
                     time_s = index / fps if fps > 0 else float(index)
-                yield upright(frame.to_ndarray(format=pixel_format), _rotation_deg(frame)), time_s
+                yield upright(frame.to_ndarray(format=pixel_format), _display_matrix(frame)), time_s
                 index += 1
         except av.FFmpegError as exc:
             raise DataError(f"cannot decode video ({exc})", path=path) from exc

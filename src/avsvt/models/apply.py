@@ -5,6 +5,10 @@ Every place that runs a model over whole songs goes through here: training-time 
 ``avsvt transcribe`` (:mod:`avsvt.transcribe.api`). So the score the recipe reports for a model
 is, by construction, the score ``avsvt transcribe`` gets on the same songs (a video that cuts
 from shot to shot is read shot by shot, ``video_cuts``; the corpus' songs are single shots).
+One exception: an AV model reads a flat crop (the lip front end's frame without a face) as no
+video there when it runs on crops, while stage 2 on cached encoder features has no such mask;
+neither the generated corpora nor the reference's N20EMv2 crops (missing landmarks are
+interpolated) have flat crops.
 
 The steps, for one song:
 

@@ -77,10 +77,13 @@ def missing_video_spans(
     Each item loses its face with probability ``probability``, over one stretch of
     ``U(MIN_MISSING_FRACTION, 1)`` of its valid frames at a uniform place: a singer turns away,
     a hand or the microphone covers the mouth, or the face is never found. Draws come from
-    torch's global generator (seeded by the training loop).
+    torch's global CPU generator (seeded by the training loop, saved with its checkpoints), on
+    any device; the mask is on ``lengths``' device.
     """
     if probability <= 0.0:
         return None
+    device = lengths.device
+    lengths = lengths.cpu()
     batch = lengths.shape[0]
     lost = torch.rand(batch) < probability
     fraction = MIN_MISSING_FRACTION + (1.0 - MIN_MISSING_FRACTION) * torch.rand(batch)
@@ -88,7 +91,7 @@ def missing_video_spans(
     start = (torch.rand(batch) * (lengths - span + 1).clamp(min=1).float()).long()
     frames = torch.arange(n_frames)[None, :]
     inside = (frames >= start[:, None]) & (frames < (start + span)[:, None])
-    return (inside & lost[:, None]).to(lengths.device)
+    return (inside & lost[:, None]).to(device)
 
 
 class FeatureModel(nn.Module):
