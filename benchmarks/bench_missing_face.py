@@ -14,12 +14,14 @@ at ``--snr`` dB, in each noise of ``--noise`` (accomp and white by default) at t
 * **AV, no video**: no crops at all (``video=None``; what ``avsvt transcribe`` gives an AV model
   when no frame has a face).
 
+``--noise clean`` adds the vocals alone, scored with the run's clean systems.
+
 Every system runs end to end (``avsvt.models.apply.apply_model`` on the waveform and the crops,
 the reference decoder), as ``avsvt transcribe`` does. Printed: song-averaged F1 % (COn, COnPOff),
 and for every run after the first the mean per-song difference with its standard error.
 
 Run: .venv/bin/python benchmarks/bench_missing_face.py --run runs/demo [--run runs/OTHER]
-     [--snr -10] [--noise accomp --noise white]
+     [--snr -10] [--noise accomp --noise white --noise clean]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy.typing as npt
 import torch
 from tqdm import tqdm
 
+from avsvt.data.audio import read_audio
 from avsvt.data.n20em import Song, load_songs
 from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
 from avsvt.evaluation import Evaluation, evaluate_notes
@@ -72,26 +75,37 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--songs", type=int, default=48)
     parser.add_argument("--snr", type=int, default=-10)
-    parser.add_argument("--noise", action="append", choices=("accomp", "white"))
+    parser.add_argument(
+        "--noise",
+        action="append",
+        choices=("accomp", "white", "clean"),
+        help="accomp and white at --snr with the accomp systems of that SNR; clean: the vocals "
+        "alone with the clean systems (default: accomp and white)",
+    )
     parser.add_argument("--noise-seed", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "bench-cache")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    noises = tuple(args.noise or ("accomp", "white"))
+    kinds = tuple(args.noise or ("accomp", "white"))
+    noises = tuple(kind for kind in kinds if kind != "clean")
     root = args.cache / f"heldout-seed{args.seed}-{args.songs}-faces"
     synth_corpus(root / "corpus", n_songs=args.songs, seed=args.seed, lips="faces")
     songs: list[Song] = load_songs(root / "corpus")
     mixer = NoiseMixer(seed=args.noise_seed, types=noises)
-    condition = f"accomp_{args.snr}dB"
     rows: dict[str, list[Evaluation]] = {}
     for run in args.run:
-        a_model = load_model(run / "stage2" / "A" / condition / "best.safetensors")
-        av_model = load_model(run / "stage2" / "AV" / condition / "best.safetensors")
-        for kind in noises:
+        for kind in kinds:
+            condition = "clean" if kind == "clean" else f"accomp_{args.snr}dB"
+            a_model = load_model(run / "stage2" / "A" / condition / "best.safetensors")
+            av_model = load_model(run / "stage2" / "AV" / condition / "best.safetensors")
             estimates: dict[str, dict[str, list]] = {}
             for song in tqdm(songs, desc=f"{run.name}, {kind}", leave=False):
-                audio = mixer.mixture(song, kind, args.snr)
+                audio = (
+                    read_audio(song.vocals_path)
+                    if kind == "clean"
+                    else mixer.mixture(song, kind, args.snr)
+                )
                 crops = np.load(song.video_path)
                 estimates.setdefault("A", {})[song.song_id] = notes_of(a_model, audio, None)
                 for case in VIDEO_CASES:
@@ -102,7 +116,8 @@ def main() -> None:
                 evaluation = evaluate_notes(
                     {s.song_id: (list(s.notes), by_song[s.song_id]) for s in songs}
                 )
-                rows.setdefault(f"{label}, {kind} {args.snr} dB", []).append(evaluation)
+                where = "clean" if kind == "clean" else f"{kind} {args.snr} dB"
+                rows.setdefault(f"{label}, {where}", []).append(evaluation)
     print(f"\n{len(songs)} held-out songs (seed {args.seed}, rendered faces); F1 %, song mean")
     print("| system | metric | " + " | ".join(run.name for run in args.run) + " |")
     print("|---|---|" + "---|" * len(args.run))
