@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,36 @@ def per_song(evaluation: Evaluation, metric: str) -> np.ndarray:
     return np.asarray([getattr(s, metric).f1 for _, s in sorted(evaluation.songs.items())])
 
 
+def heldout_corpus(cache: Path, seed: int, n_songs: int, lips: str) -> tuple[Path, list[Song]]:
+    """The held-out corpus' cache folder and its songs, rendered there on first use."""
+    root = cache / f"heldout-seed{seed}-{n_songs}-{lips}"
+    synth_corpus(root / "corpus", n_songs=n_songs, seed=seed, lips=lips)
+    return root, load_songs(root / "corpus")
+
+
+def print_paired_table(
+    run_names: Sequence[str],
+    rows: dict[str, list[Evaluation]],
+    metrics_of: Callable[[str], Sequence[str]],
+) -> None:
+    """One row per system and metric: the first run's song-mean F1 %, then each other run's
+    with its mean per-song difference to the first and that difference's standard error."""
+    print("| system | metric | " + " | ".join(run_names) + " |")
+    print("|---|---|" + "---|" * len(run_names))
+    for label, evaluations in rows.items():
+        for metric in metrics_of(label):
+            base = per_song(evaluations[0], metric)
+            cells = [f"{100 * base.mean():.1f}"]
+            for evaluation in evaluations[1:]:
+                diff = per_song(evaluation, metric) - base
+                se = diff.std(ddof=1) / np.sqrt(len(diff))
+                cells.append(
+                    f"{100 * per_song(evaluation, metric).mean():.1f} "
+                    f"({100 * diff.mean():+.1f} ± {100 * se:.1f})"
+                )
+            print(f"| {label} | {metric} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, action="append", required=True)
@@ -122,9 +153,7 @@ def main() -> None:
         if set(run.systems) != {"A", "AV"}:
             parser.error(f"{path}: no A and AV systems of {args.condition} at {args.snr} dB")
     for lips in args.lips or ["faces"]:
-        root = args.cache / f"heldout-seed{args.seed}-{args.songs}-{lips}"
-        synth_corpus(root / "corpus", n_songs=args.songs, seed=args.seed, lips=lips)
-        songs = load_songs(root / "corpus")
+        root, songs = heldout_corpus(args.cache, args.seed, args.songs, lips)
         rows: dict[str, list[Evaluation]] = {}
         for run in runs:
             features = root / "features" / f"{run.key()}-{args.snr}dB-noise{args.noise_seed}"
@@ -144,20 +173,11 @@ def main() -> None:
                         stage2(path, songs, features, stream)
                     )
         print(f"\n{len(songs)} held-out songs (seed {args.seed}, lips {lips}); F1 %, song mean")
-        print("| system | metric | " + " | ".join(run.name for run in runs) + " |")
-        print("|---|---|" + "---|" * len(runs))
-        for label, evaluations in rows.items():
-            for metric in ("COn",) if label == "video only" else METRICS:
-                base = per_song(evaluations[0], metric)
-                cells = [f"{100 * base.mean():.1f}"]
-                for evaluation in evaluations[1:]:
-                    diff = per_song(evaluation, metric) - base
-                    se = diff.std(ddof=1) / np.sqrt(len(diff))
-                    cells.append(
-                        f"{100 * per_song(evaluation, metric).mean():.1f} "
-                        f"({100 * diff.mean():+.1f} ± {100 * se:.1f})"
-                    )
-                print(f"| {label} | {metric} | " + " | ".join(cells) + " |")
+        print_paired_table(
+            [run.name for run in runs],
+            rows,
+            lambda label: ("COn",) if label == "video only" else METRICS,
+        )
 
 
 if __name__ == "__main__":

@@ -35,15 +35,13 @@ import torch
 from tqdm import tqdm
 
 from avsvt.data.audio import read_audio
-from avsvt.data.n20em import Song, load_songs
 from avsvt.decoding import DecoderConfig, FramePosteriors, decode_notes
 from avsvt.evaluation import Evaluation, evaluate_notes
 from avsvt.lips.pipeline import MISSING_GREY
 from avsvt.models import load_model
 from avsvt.models.apply import apply_model
 from avsvt.noise.synthesis import NoiseMixer
-from avsvt.synth.corpus import synth_corpus
-from bench_heldout import per_song
+from bench_heldout import heldout_corpus, print_paired_table
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ("COn", "COnPOff")
@@ -89,9 +87,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     kinds = tuple(args.noise or ("accomp", "white"))
     noises = tuple(kind for kind in kinds if kind != "clean")
-    root = args.cache / f"heldout-seed{args.seed}-{args.songs}-faces"
-    synth_corpus(root / "corpus", n_songs=args.songs, seed=args.seed, lips="faces")
-    songs: list[Song] = load_songs(root / "corpus")
+    _, songs = heldout_corpus(args.cache, args.seed, args.songs, "faces")
     mixer = NoiseMixer(seed=args.noise_seed, types=noises)
     rows: dict[str, list[Evaluation]] = {}
     for run in args.run:
@@ -119,20 +115,7 @@ def main() -> None:
                 where = "clean" if kind == "clean" else f"{kind} {args.snr} dB"
                 rows.setdefault(f"{label}, {where}", []).append(evaluation)
     print(f"\n{len(songs)} held-out songs (seed {args.seed}, rendered faces); F1 %, song mean")
-    print("| system | metric | " + " | ".join(run.name for run in args.run) + " |")
-    print("|---|---|" + "---|" * len(args.run))
-    for label, evaluations in rows.items():
-        for metric in METRICS:
-            base = per_song(evaluations[0], metric)
-            cells = [f"{100 * base.mean():.1f}"]
-            for evaluation in evaluations[1:]:
-                diff = per_song(evaluation, metric) - base
-                se = diff.std(ddof=1) / np.sqrt(len(diff))
-                cells.append(
-                    f"{100 * per_song(evaluation, metric).mean():.1f} "
-                    f"({100 * diff.mean():+.1f} ± {100 * se:.1f})"
-                )
-            print(f"| {label} | {metric} | " + " | ".join(cells) + " |")
+    print_paired_table([run.name for run in args.run], rows, lambda _: METRICS)
 
 
 if __name__ == "__main__":
